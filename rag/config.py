@@ -1,0 +1,31 @@
+"""Settings shared by the CLI, the app and the eval harness.
+
+Every field can be set from the environment with the ``POLICY_RAG_`` prefix (``POLICY_RAG_INDEX`` for the
+index directory, as DESIGN.md promises) or from a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICY_RAG_", env_file=".env", extra="ignore")
+
+    corpus_dirs: list[Path] = Field(default_factory=lambda: [Path("corpus")])
+    index_dir: Path = Field(
+        default=Path("index"), validation_alias=AliasChoices("POLICY_RAG_INDEX", "POLICY_RAG_INDEX_DIR")
+    )
+    # A clause longer than this is split on sentence ends. multilingual-e5-small reads 512 tokens; the
+    # contextual header (title, section path) takes up to ~80 of them and Chinese runs ~0.8 tokens a
+    # character, so 400 characters keeps every chunk whole inside the window.
+    chunk_max_chars: int = 400
+    # Pieces shorter than this are merged into their neighbour from the same clause.
+    chunk_min_chars: int = 40
+
+
+def get_settings() -> Settings:
+    return Settings()

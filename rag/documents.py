@@ -1,0 +1,143 @@
+"""Load: corpus files as published -> decoded text plus catalogue metadata.
+
+Reads `.txt`, `.md` and `.html` files, detects their encoding (UTF-8, UTF-8 with BOM, UTF-16 with BOM,
+GB18030/GBK and what charset-normalizer recognises), and refuses empty, binary or undecodable files with
+a `LoadError` that names the file and says what is wrong, so the caller can skip it and go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import charset_normalizer
+import yaml
+from bs4 import BeautifulSoup
+
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+CATALOG_NAMES = ("catalog.yaml", "catalog.yml")
+# Folder notes that travel with a corpus but are not policy documents.
+NOT_DOCUMENTS = {"index.md", "readme.md"}
+
+# Elements of a web page that never carry policy text.
+HTML_NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "button")
+HTML_BLOCKS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article", "td")
+
+
+class LoadError(Exception):
+    """A corpus file that cannot be read as a policy document."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    doc_id: str
+    path: Path
+    text: str  # decoded, otherwise untouched (HTML already reduced to its text)
+    encoding: str
+    format: str  # txt | md | html
+    catalog: dict = field(default_factory=dict)  # title, issuer, region, level, date, type, ...
+
+
+def doc_id_for(path: Path) -> str:
+    """The file stem: stable across rebuilds and readable in citations."""
+    return re.sub(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]+", "-", path.stem).strip("-") or "document"
+
+
+def _plausible_text(text: str) -> bool:
+    """True when a decoding looks like prose rather than bytes forced into characters."""
+    if not text.strip():
+        return False
+    sample = text[:20000]
+    bad = sum(
+        1
+        for ch in sample
+        if (unicodedata.category(ch) in ("Cc", "Co", "Cs", "Cn") and ch not in "\t\n\r\f")
+        or ch == "\ufffd"
+    )
+    return bad / len(sample) < 0.01
+
+
+def _mostly_chinese(text: str) -> bool:
+    visible = [ch for ch in text[:20000] if not ch.isspace()]
+    chinese = sum(1 for ch in visible if "\u4e00" <= ch <= "\u9fff")
+    return bool(visible) and chinese / len(visible) >= 0.2
+
+
+def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
+    """Decode a file's bytes, or raise LoadError naming what is wrong."""
+    if not data.strip():
+        raise LoadError(path, "文件为空 (empty file)")
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif b"\x00" in data[:8192]:
+        raise LoadError(path, "二进制文件，不是文本 (binary file: NUL bytes)")
+    else:
+        # Government files are UTF-8 or GB18030 (a superset of GBK and GB2312) nearly always; try them
+        # strictly first, then let charset-normalizer name anything else.
+        candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _plausible_text(text):
+            return text, encoding
+    # Anything else must still read as Chinese: Cyrillic or Latin mojibake of random bytes is not a policy.
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None and _plausible_text(str(best)) and _mostly_chinese(str(best)):
+        return str(best), best.encoding
+    raise LoadError(path, "无法识别文件编码 (undecodable: not UTF-8, GB18030 or any encoding recognised)")
+
+
+def html_to_text(html: str) -> tuple[str, str | None]:
+    """Visible text of a page, one block a line, with scripts, styles and navigation dropped."""
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(strip=True) if soup.title else None
+    for tag in soup(HTML_NOISE):
+        tag.decompose()
+    for tag in soup.find_all(HTML_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    body = soup.body or soup
+    text = body.get_text()
+    return text, title or None
+
+
+def read_catalog(directory: Path) -> dict[str, dict]:
+    for name in CATALOG_NAMES:
+        path = directory / name
+        if path.exists():
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if not isinstance(data, dict):
+                raise LoadError(path, "目录文件格式错误 (catalog must map file names to fields)")
+            return {str(k): dict(v or {}) for k, v in data.items()}
+    return {}
+
+
+def load_document(path: Path, catalog: dict | None = None) -> RawDocument:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(path, f"无法读取 (cannot read: {exc.strerror or exc})") from exc
+    text, encoding = decode_bytes(data, path)
+    fmt = path.suffix.lower().lstrip(".")
+    entry = dict(catalog or {})
+    if fmt in ("html", "htm"):
+        fmt = "html"
+        text, page_title = html_to_text(text)
+        if page_title and "title" not in entry:
+            entry["page_title"] = page_title
+        if not text.strip():
+            raise LoadError(path, "网页中没有正文 (HTML page has no visible text)")
+    return RawDocument(doc_id_for(path), path, text, encoding, fmt, entry)
+

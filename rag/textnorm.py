@@ -1,0 +1,62 @@
+"""Character-level normalisation shared by documents and questions.
+
+The same function runs on corpus text while cleaning and on every question before retrieval, so a
+Traditional or full-width question meets the index in the form the index was built from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+# Pinyin annotations glued after characters by some government sites: 關(guān)於, 區(qū).
+# Every annotation seen carries a tone mark; requiring one keeps `(kg)` or `(de)`-like text safe.
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+PINYIN_ANNOTATION = re.compile(rf"(?<=\S)\s*(?:\((?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}\))+")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+def _needs_nfkc(ch: str) -> bool:
+    # Letters, digits and spaces (full-width digits, U+3000, NBSP, circled numbers) and the Kangxi and
+    # CJK radical blocks fold to their plain forms; punctuation and quotes stay as published.
+    if "\u2e80" <= ch <= "\u2fdf":
+        return True
+    return unicodedata.category(ch)[0] in "LNZ" and not ch.isascii()
+
+
+def normalize_chars(text: str) -> str:
+    """NFKC for compatibility letters, digits and spaces; drop zero-width characters."""
+    text = text.translate(ZERO_WIDTH)
+    if text.isascii():
+        return text
+    return "".join(unicodedata.normalize("NFKC", ch) if _needs_nfkc(ch) else ch for ch in text)
+
+
+def strip_pinyin(text: str) -> str:
+    # Repeat until nothing changes: removing one annotation can close up another "(gu(ā)ān)".
+    while (stripped := PINYIN_ANNOTATION.sub("", text)) != text:
+        text = stripped
+    return text
+
+
+def normalize_query(text: str) -> str:
+    """What a question goes through before retrieval: the character steps of cleaning, nothing else."""
+    return to_simplified(strip_pinyin(normalize_chars(text))).strip()
+
+
+def is_traditional(text: str) -> bool:
+    """True when converting to Simplified changes the text: the asker wrote Traditional characters."""
+    return to_simplified(text) != text
