@@ -71,3 +71,104 @@ def chunks(
 
 def main() -> None:
     app()
+
+
+IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder. Default: index/ or POLICY_RAG_INDEX.")]
+
+
+def _settings(index: Path | None) -> Settings:
+    settings = Settings()
+    if index is not None:
+        settings.index_dir = index
+    return settings
+
+
+@app.command()
+def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
+    """Build or update the index: only new or changed files are embedded; removed files are dropped."""
+    from .embedding import Embedder
+    from .index import build_index
+
+    settings = _settings(index)
+    report = build_index(corpus or settings.corpus_dirs, settings.index_dir, settings, lambda: Embedder(settings),
+                         progress=sys.stderr.isatty())
+    if report.rebuilt_because:
+        _err(f"rebuilt from scratch: {report.rebuilt_because}")
+    for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        if ids:
+            _err(f"{label}: {', '.join(ids)}")
+    for skipped in report.skipped:
+        _err(f"skipped {skipped.path}: {skipped.reason}")
+    for doc_id in report.unstructured:
+        _err(f"no numbered headings in {doc_id}: split into paragraphs instead")
+    _err(f"index {settings.index_dir}: {len(report.added) + len(report.changed) + len(report.unchanged)} documents, "
+         f"{report.clauses} clauses ({report.embedded} embedded, {report.reused} reused), "
+         f"{len(report.unchanged)} files unchanged, {len(report.skipped)} skipped, {report.seconds:.1f}s")
+
+
+def _read_batch(path: Path) -> list[dict]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"{path} line {number}: not JSON ({exc.msg})", param_hint="--batch") from exc
+        if not isinstance(row, dict) or "id" not in row or not str(row.get("question", "")).strip():
+            raise typer.BadParameter(f"{path} line {number}: needs \"id\" and \"question\"", param_hint="--batch")
+        rows.append(row)
+    return rows
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="The question or topic.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many clauses.")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+    doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Only this document id (repeatable).")] = None,
+    region: Annotated[Optional[str], typer.Option(help="Only documents whose region contains this, e.g. 江西.")] = None,
+    level: Annotated[Optional[str], typer.Option(help="Only documents of this level: province | city | district.")] = None,
+    section: Annotated[Optional[str], typer.Option(help="Only clauses whose section path starts with this.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line (the DESIGN.md contract).")] = False,
+    batch: Annotated[Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where --batch writes its JSON lines.")] = None,
+    index: IndexOption = None,
+) -> None:
+    """Find the clauses that answer a question (staff clause lookup), with their responsible departments."""
+    from .index import IndexUnavailable
+    from .search import MODES, Filters, Searcher
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    if (query is None) == (batch is None):
+        raise typer.BadParameter("give a QUERY or --batch FILE (not both)")
+    if batch is not None and out is None:
+        raise typer.BadParameter("--batch needs --out FILE", param_hint="--out")
+    filters = Filters(tuple(doc or ()), region, level, section)
+    try:
+        searcher = Searcher.open(_settings(index))
+        if batch is not None:
+            rows = _read_batch(batch)
+            with open(out, "w", encoding="utf-8") as handle:
+                for row in rows:
+                    hits = searcher.search(str(row["question"]), k=k, mode=mode, filters=filters)
+                    line = {"id": row["id"], "query": row["question"], "hits": [h.to_dict() for h in hits]}
+                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            _err(f"{len(rows)} queries -> {out}")
+            return
+        hits = searcher.search(query, k=k, mode=mode, filters=filters)
+    except IndexUnavailable as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps({"id": None, "query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        return
+    if not hits:
+        typer.echo("没有找到相关条款 (no matching clause)")
+    for hit in hits:
+        c = hit.clause
+        typer.echo(f"[{hit.rank}] {c.title} › {c.section or '(正文前)'}   ({hit.score:.4f}; {c.chunk_id})")
+        if c.lead_departments or c.supporting_departments:
+            typer.echo(f"    牵头: {'、'.join(c.lead_departments) or '—'}   配合: {'、'.join(c.supporting_departments) or '—'}")
+        typer.echo("    " + c.text.replace("\n", "\n    "))

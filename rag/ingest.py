@@ -62,36 +62,45 @@ def _candidates(directory: Path) -> Iterator[Path]:
                 yield path
 
 
-def ingest_corpus(directories: Iterable[Path], settings: Settings | None = None) -> Iterator[IngestedDocument | Skipped]:
-    """Every document of the corpus folders in a stable order, or why a file was skipped."""
-    settings = settings or Settings()
-    seen_ids: dict[str, Path] = {}
-    for directory in directories:
-        directory = Path(directory)
+def iter_corpus_files(directories: Iterable[Path]) -> Iterator[tuple[Path, dict | None, Skipped | None]]:
+    """(path, catalogue entry, None) for every document file, or (path, None, why it is skipped)."""
+    for directory in map(Path, directories):
         if not directory.is_dir():
-            yield Skipped(str(directory), "目录不存在 (corpus folder not found)")
+            yield directory, None, Skipped(str(directory), "目录不存在 (corpus folder not found)")
             continue
         try:
             catalog = read_catalog(directory)
         except LoadError as exc:
-            yield Skipped(str(exc.path), exc.reason)
+            yield exc.path, None, Skipped(str(exc.path), exc.reason)
             catalog = {}
         for path in _candidates(directory):
             if path.suffix.lower() not in SUFFIXES:
-                yield Skipped(str(path), f"不支持的文件类型 (unsupported file type {path.suffix or 'without suffix'}; "
-                                         f"expected {', '.join(SUFFIXES)})")
-                continue
-            try:
-                ingested = ingest_file(path, catalog.get(path.name), settings)
-            except LoadError as exc:
-                yield Skipped(str(exc.path), exc.reason)
-                continue
-            doc_id = ingested.document.doc_id
-            if doc_id in seen_ids:
-                yield Skipped(str(path), f"文档编号重复 (duplicate document id {doc_id!r}, also {seen_ids[doc_id]})")
-                continue
-            seen_ids[doc_id] = path
-            yield ingested
+                reason = (f"不支持的文件类型 (unsupported file type {path.suffix or 'without suffix'}; "
+                          f"expected {', '.join(SUFFIXES)})")
+                yield path, None, Skipped(str(path), reason)
+            else:
+                yield path, catalog.get(path.name), None
+
+
+def ingest_corpus(directories: Iterable[Path], settings: Settings | None = None) -> Iterator[IngestedDocument | Skipped]:
+    """Every document of the corpus folders in a stable order, or why a file was skipped."""
+    settings = settings or Settings()
+    seen_ids: dict[str, Path] = {}
+    for path, catalog_entry, skipped in iter_corpus_files(directories):
+        if skipped:
+            yield skipped
+            continue
+        try:
+            ingested = ingest_file(path, catalog_entry, settings)
+        except LoadError as exc:
+            yield Skipped(str(exc.path), exc.reason)
+            continue
+        doc_id = ingested.document.doc_id
+        if doc_id in seen_ids:
+            yield Skipped(str(path), f"文档编号重复 (duplicate document id {doc_id!r}, also {seen_ids[doc_id]})")
+            continue
+        seen_ids[doc_id] = path
+        yield ingested
 
 
 def ingest(directories: Iterable[Path], settings: Settings | None = None) -> IngestReport:

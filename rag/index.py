@@ -1,0 +1,307 @@
+"""The index on disk: clauses, their documents, dense vectors in FAISS, BM25 data and a manifest.
+
+Layout of `index/` (no pickle anywhere; everything is JSON, .npy or FAISS's own format):
+
+    manifest.json     format version, model id and dimension, per-file content hashes, counts, build time
+    documents.jsonl   one cleaned document a line: id, title, metadata, contacts, text (what citations quote)
+    clauses.jsonl     one clause a line, in row order (row i of the vectors and of BM25)
+    vectors.npy       float32 [clauses x dim], L2-normalised; kept so unchanged files are never re-embedded
+    dense.faiss       flat inner product by default; HNSW or IVF when configured
+    bm25/             bm25s arrays and vocabulary
+    lexicon.json      words added to jieba (department names) so questions tokenise like clauses
+
+A build writes a sibling temporary folder and swaps it in with two renames; a crash or Ctrl-C leaves the
+previous index in place (and a half-finished swap is repaired on the next load).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .clauses import Clause
+from .cleaning import PolicyDocument
+from .config import Settings
+from .documents import LoadError
+from .ingest import Skipped, ingest_file, iter_corpus_files
+from .lexical import BM25Index, add_words, tokenize
+from .responsibility import Contact
+
+FORMAT_VERSION = 1
+# Bump when cleaning or chunking changes what a file yields: every file is then re-ingested.
+PIPELINE_VERSION = 1
+
+
+class IndexUnavailable(Exception):
+    """The index is missing, unreadable, or was built by another model: the message says what to do."""
+
+
+@dataclass
+class DocumentRecord:
+    doc_id: str
+    title: str
+    path: str
+    content_hash: str
+    metadata: dict
+    contacts: list[dict]
+    text: str
+
+    @classmethod
+    def from_document(cls, document: PolicyDocument, content_hash: str) -> DocumentRecord:
+        return cls(document.doc_id, document.title, document.path, content_hash, document.metadata,
+                   [asdict(c) for c in document.contacts], document.text)
+
+    @property
+    def contact_list(self) -> list[Contact]:
+        return [Contact(**c) for c in self.contacts]
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    unstructured: list[str] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    clauses: int = 0
+    rebuilt_because: str | None = None
+    seconds: float = 0.0
+
+
+def content_hash(data: bytes, catalog_entry: dict | None) -> str:
+    """The file's bytes and its catalogue entry: editing either re-ingests the file."""
+    digest = hashlib.sha256(data)
+    digest.update(json.dumps(catalog_entry or {}, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return digest.hexdigest()
+
+
+def _faiss_index(vectors: np.ndarray, kind: str):
+    import faiss
+
+    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 384
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    elif kind == "ivf":
+        nlist = max(1, int(np.sqrt(max(len(vectors), 1))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = max(1, nlist // 8)
+    elif kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        raise ValueError(f"unknown faiss_index {kind!r}: use flat, hnsw or ivf")
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _recover(folder: Path) -> None:
+    """Finish or undo a swap that a crash interrupted between its two renames."""
+    previous = folder.with_name(folder.name + ".previous")
+    if not folder.exists() and previous.exists():
+        previous.rename(folder)
+
+
+class PolicyIndex:
+    """A loaded index: clauses in row order, their documents, FAISS and BM25."""
+
+    def __init__(self, folder: Path, manifest: dict, documents: dict[str, DocumentRecord], clauses: list[Clause],
+                 vectors: np.ndarray, dense, bm25: BM25Index):
+        self.folder, self.manifest, self.documents, self.clauses = folder, manifest, documents, clauses
+        self.vectors, self.dense, self.bm25 = vectors, dense, bm25
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model"]["id"]
+
+    @classmethod
+    def exists(cls, folder: Path) -> bool:
+        _recover(folder)
+        return (folder / "manifest.json").exists()
+
+    @classmethod
+    def load(cls, folder: Path) -> PolicyIndex:
+        import faiss
+
+        folder = Path(folder)
+        _recover(folder)
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            raise IndexUnavailable(f"没有找到索引 (no index at {folder}): run `policy-rag index` first")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if manifest.get("format_version") != FORMAT_VERSION:
+                raise IndexUnavailable(f"index at {folder} has format {manifest.get('format_version')}, this version reads "
+                                  f"{FORMAT_VERSION}: run `policy-rag index` to rebuild it")
+            documents = {row["doc_id"]: DocumentRecord(**row) for row in _read_jsonl(folder / "documents.jsonl")}
+            clauses = [Clause.from_dict(row) for row in _read_jsonl(folder / "clauses.jsonl")]
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+            dense = faiss.read_index(str(folder / "dense.faiss"))
+            lexicon = json.loads((folder / "lexicon.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexUnavailable(f"索引已损坏 (index at {folder} is unreadable: {exc}): run `policy-rag index` to rebuild it") from exc
+        if len(clauses) != manifest["clause_count"] or vectors.shape[0] != len(clauses) or dense.ntotal != len(clauses):
+            raise IndexUnavailable(f"index at {folder} is inconsistent (clauses, vectors and FAISS disagree): rebuild it")
+        add_words(lexicon)
+        return cls(folder, manifest, documents, clauses, vectors, dense, BM25Index.load(folder / "bm25", len(clauses)))
+
+
+def _previous(folder: Path, settings: Settings, model_id: str) -> tuple[PolicyIndex | None, str | None]:
+    """The index to reuse vectors from, or None and why everything is rebuilt."""
+    if not PolicyIndex.exists(folder):
+        return None, None
+    try:
+        previous = PolicyIndex.load(folder)
+    except IndexUnavailable as exc:
+        return None, str(exc)
+    m = previous.manifest
+    if m["model"]["id"] != model_id:
+        return None, f"model changed from {m['model']['id']} to {model_id}"
+    wanted = {"pipeline_version": PIPELINE_VERSION, "chunk_max_chars": settings.chunk_max_chars,
+              "chunk_min_chars": settings.chunk_min_chars}
+    if any(m.get(key) != value for key, value in wanted.items()):
+        return None, "cleaning or chunking settings changed"
+    return previous, None
+
+
+def build_index(
+    corpus_dirs: Iterable[Path],
+    folder: Path,
+    settings: Settings,
+    embedder_factory: Callable[[], object],
+    progress: bool = False,
+) -> BuildReport:
+    """Build or update the index at `folder` from the corpus: only new or changed files are embedded."""
+    started = time.perf_counter()
+    folder = Path(folder)
+    embedder = None
+    model_id = settings.embedding_model
+    report = BuildReport()
+    previous, report.rebuilt_because = _previous(folder, settings, model_id)
+    old_docs = {record.path: record for record in previous.documents.values()} if previous else {}
+    old_rows: dict[str, list[int]] = {}
+    if previous:
+        for row, clause in enumerate(previous.clauses):
+            old_rows.setdefault(clause.doc_id, []).append(row)
+
+    documents: list[DocumentRecord] = []
+    clauses: list[Clause] = []
+    vectors: list[np.ndarray | None] = []  # per clause: reused vector, or None to embed
+    seen_ids: dict[str, str] = {}
+    for path, catalog_entry, error in iter_corpus_files(corpus_dirs):
+        if error:
+            report.skipped.append(error)
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.skipped.append(Skipped(str(path), f"无法读取 (cannot read: {exc})"))
+            continue
+        digest = content_hash(data, catalog_entry)
+        old = old_docs.pop(str(path), None)
+        if old is not None and old.content_hash == digest:
+            documents.append(old)
+            for row in old_rows.get(old.doc_id, []):
+                clauses.append(previous.clauses[row])
+                vectors.append(previous.vectors[row])
+            report.unchanged.append(old.doc_id)
+            seen_ids[old.doc_id] = str(path)
+            continue
+        try:
+            ingested = ingest_file(path, catalog_entry, settings)
+        except LoadError as exc:
+            report.skipped.append(Skipped(str(exc.path), exc.reason))
+            continue
+        doc = ingested.document
+        if doc.doc_id in seen_ids:
+            report.skipped.append(Skipped(str(path), f"文档编号重复 (duplicate document id {doc.doc_id!r}, also {seen_ids[doc.doc_id]})"))
+            continue
+        seen_ids[doc.doc_id] = str(path)
+        documents.append(DocumentRecord.from_document(doc, digest))
+        clauses.extend(ingested.clauses)
+        vectors.extend([None] * len(ingested.clauses))
+        (report.changed if old is not None else report.added).append(doc.doc_id)
+        if not ingested.structured:
+            report.unstructured.append(doc.doc_id)
+    report.removed = sorted(record.doc_id for record in old_docs.values())
+
+    todo = [i for i, vector in enumerate(vectors) if vector is None]
+    if todo:
+        from .embedding import passage_text
+
+        embedder = embedder_factory()
+        model_id = embedder.model_id
+        encoded = embedder.encode_passages([passage_text(clauses[i]) for i in todo], progress=progress)
+        for i, vector in zip(todo, encoded):
+            vectors[i] = vector
+    report.embedded, report.reused, report.clauses = len(todo), len(clauses) - len(todo), len(clauses)
+    dim = embedder.dim if embedder else (previous.manifest["model"]["dim"] if previous else 384)
+    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+
+    lexicon = sorted({d for c in clauses for d in (*c.lead_departments, *c.supporting_departments)})
+    add_words(lexicon)
+    bm25 = BM25Index.build([tokenize(f"{c.title} {c.section} {c.text}") for c in clauses])
+    manifest = {
+        "format_version": FORMAT_VERSION, "pipeline_version": PIPELINE_VERSION,
+        "model": {"id": model_id, "dim": int(matrix.shape[1]) if matrix.size else dim,
+                  "passage_header": "title › section\\ntext"},
+        "faiss_index": settings.faiss_index, "chunk_max_chars": settings.chunk_max_chars,
+        "chunk_min_chars": settings.chunk_min_chars, "clause_count": len(clauses), "document_count": len(documents),
+        "files": {d.path: {"doc_id": d.doc_id, "content_hash": d.content_hash} for d in documents},
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write_atomically(folder, manifest, documents, clauses, matrix, _faiss_index(matrix, settings.faiss_index), bm25, lexicon)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentRecord], clauses: list[Clause],
+                      matrix: np.ndarray, dense, bm25: BM25Index, lexicon: list[str]) -> None:
+    import faiss
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
+    try:
+        _write_jsonl(work / "documents.jsonl", (asdict(d) for d in documents))
+        _write_jsonl(work / "clauses.jsonl", (c.to_dict() for c in clauses))
+        np.save(work / "vectors.npy", matrix, allow_pickle=False)
+        faiss.write_index(dense, str(work / "dense.faiss"))
+        bm25.save(work / "bm25")
+        (work / "lexicon.json").write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
+        # The manifest goes last: a folder without one is never mistaken for an index.
+        (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.chmod(work, 0o755)
+        previous = folder.with_name(folder.name + ".previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        if folder.exists():
+            folder.rename(previous)
+        work.rename(folder)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""Retrieve: a question -> ranked clauses, by BM25, dense vectors, or both fused (reciprocal rank fusion).
+
+Filters (document, region, level, section prefix) choose the candidate clauses before anything is ranked,
+so a filtered search ranks within the filter instead of filtering a global top-k.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clauses import Clause
+from .config import Settings
+from .index import IndexUnavailable, PolicyIndex
+from .lexical import tokenize
+from .textnorm import normalize_query
+
+MODES = ("hybrid", "dense", "bm25")
+RRF_K = 60
+# Each list contributes this many candidates to the fusion.
+FUSION_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Filters:
+    doc_ids: tuple[str, ...] = ()
+    region: str | None = None  # substring of the catalogue region: "江西" matches 江西省赣州市瑞金市
+    level: str | None = None  # province | city | district
+    section_prefix: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.region or self.level or self.section_prefix)
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    clause: Clause
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    def to_dict(self) -> dict:
+        c = self.clause
+        return {
+            "rank": self.rank, "score": round(self.score, 6), "chunk_id": c.chunk_id, "doc_id": c.doc_id,
+            "title": c.title, "section": c.section, "text": c.text, "start": c.start, "end": c.end,
+            "lead_departments": list(c.lead_departments), "supporting_departments": list(c.supporting_departments),
+            "dense_rank": self.dense_rank, "bm25_rank": self.bm25_rank,
+        }
+
+
+def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: score(row) = sum over lists of 1 / (k + rank), ranks from 1."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, 1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+@dataclass
+class Searcher:
+    """An index plus the embedder that built it; the model loads on the first dense query."""
+
+    index: PolicyIndex
+    settings: Settings = field(default_factory=Settings)
+    embedder: object | None = None
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Searcher:
+        settings = settings or Settings()
+        return cls(PolicyIndex.load(settings.index_dir), settings)
+
+    def _embedder(self):
+        if self.embedder is None:
+            if self.settings.embedding_model != self.index.model_id:
+                raise IndexUnavailable(
+                    f"索引由另一个模型建立 (the index was built with {self.index.model_id}, the current model is "
+                    f"{self.settings.embedding_model}): run `policy-rag index` to rebuild it"
+                )
+            from .embedding import Embedder
+
+            self.embedder = Embedder(self.settings)
+        return self.embedder
+
+    def warm_up(self) -> None:
+        self._embedder().encode_queries(["碳达峰"])
+
+    def allowed_rows(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        docs = self.index.documents
+        rows = [
+            row for row, c in enumerate(self.index.clauses)
+            if (not filters.doc_ids or c.doc_id in filters.doc_ids)
+            and (not filters.region or filters.region in str(docs[c.doc_id].metadata.get("region", "")))
+            and (not filters.level or docs[c.doc_id].metadata.get("level") == filters.level)
+            and (not filters.section_prefix or c.section.startswith(filters.section_prefix))
+        ]
+        return np.asarray(rows, dtype=np.int64)
+
+    def _bm25_ranking(self, query: str, allowed: np.ndarray | None, depth: int) -> list[int]:
+        scores = self.index.bm25.scores(tokenize(query))
+        if allowed is not None:
+            masked = np.full_like(scores, -1.0)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        order = np.argsort(-scores, kind="stable")[:depth]
+        return [int(row) for row in order if scores[row] > 0]
+
+    def _dense_ranking(self, query_vector: np.ndarray, allowed: np.ndarray | None, depth: int) -> list[int]:
+        import faiss
+
+        n = len(self.index.clauses) if allowed is None else len(allowed)
+        if n == 0:
+            return []
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        _, rows = self.index.dense.search(query_vector.reshape(1, -1), min(depth, n), params=params)
+        return [int(row) for row in rows[0] if row >= 0]
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None) -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
+        query = normalize_query(query)
+        if not query or not self.index.clauses:
+            return []
+        allowed = self.allowed_rows(filters or Filters())
+        depth = max(k, FUSION_DEPTH)
+        dense = bm25 = []
+        if mode in ("dense", "hybrid"):
+            dense = self._dense_ranking(self._embedder().encode_queries([query])[0], allowed, depth)
+        if mode in ("bm25", "hybrid"):
+            bm25 = self._bm25_ranking(query, allowed, depth)
+        dense_rank = {row: rank for rank, row in enumerate(dense, 1)}
+        bm25_rank = {row: rank for rank, row in enumerate(bm25, 1)}
+        if mode == "hybrid":
+            fused = rrf([dense, bm25])
+        else:
+            fused = [(row, 1.0 / (RRF_K + rank)) for rank, row in enumerate(dense or bm25, 1)]
+        return [
+            Hit(rank, score, self.index.clauses[row], dense_rank.get(row), bm25_rank.get(row))
+            for rank, (row, score) in enumerate(fused[:k], 1)
+        ]
+
+    def timed_search(self, query: str, **kwargs) -> tuple[list[Hit], float]:
+        started = time.perf_counter()
+        hits = self.search(query, **kwargs)
+        return hits, (time.perf_counter() - started) * 1000
