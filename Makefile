@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 # torch is installed first, pinned to the CPU wheel, so nothing later resolves a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: run test install index bench clean
+INDEX ?= index
+
+.PHONY: run test install index bench eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +21,20 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
+# The first run builds the index (a few seconds of embedding per document); later runs reuse it.
 run: install
+	@test -f $(INDEX)/manifest.json || $(PY) -m rag index --index $(INDEX)
 	$(PY) app.py
+
+index: install
+	$(PY) -m rag index --index $(INDEX)
+
+bench: install
+	$(PY) eval/bench.py
+
+eval: install
+	@test -f $(INDEX)/manifest.json || $(PY) -m rag index --index $(INDEX)
+	$(PY) -m rag eval --index $(INDEX)
 
 test: install
 	$(PY) -m pytest -q
