@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 
 INDEX ?= index
 
-.PHONY: run test install index bench eval clean
+.PHONY: run test install index bench eval eval-full clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,17 @@ index: install
 bench: install
 	$(PY) eval/bench.py
 
+# Builds (or updates) index/ and index-noheader/ as needed, then writes eval/reports/<timestamp>/.
 eval: install
-	@test -f $(INDEX)/manifest.json || $(PY) -m rag index --index $(INDEX)
 	$(PY) -m rag eval --index $(INDEX)
+
+# The same with the 93 documents of ../shared/corpus-extra indexed as distractors (first run: ~10 min).
+eval-full: install
+	$(PY) -m rag eval --corpus corpus --corpus ../shared/corpus-extra --index index-full \
+		--out eval/reports/$$(date +%Y%m%d-%H%M%S)-with-distractors
 
 test: install
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) index .pytest_cache
+	rm -rf $(VENV) index index-noheader index-full index-full-noheader .pytest_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -176,38 +177,37 @@ def search(
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path, typer.Option(help="Question set (JSON lines, DESIGN.md format).")] = Path("eval/dev_questions.jsonl"),
+    questions: Annotated[Path, typer.Option(help="Question set: DESIGN.md format, or {id, question, answer: {text}}.")] = Path("eval/questions.jsonl"),
+    corpus: CorpusOption = None,
     index: IndexOption = None,
-    modes: Annotated[str, typer.Option(help="Comma-separated retrieval modes to compare.")] = "bm25,dense,hybrid",
-    out: Annotated[Optional[Path], typer.Option(help="Write the metrics as JSON here.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Report folder. Default: eval/reports/<timestamp>/.")] = None,
+    answers: Annotated[Optional[Path], typer.Option(help="Score these answers (`ask --batch` output) instead of asking live.")] = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated retrieval modes.")] = "bm25,dense,hybrid",
 ) -> None:
-    """Score retrieval on a question set: Recall@1/5/10, MRR@10 and nDCG@10 per mode."""
-    from .evaluation import RetrievalEvaluator, check_evidence, load_questions
-    from .index import IndexUnavailable
-    from .search import Searcher
+    """Score retrieval (and answers) on a question set and write a report: metrics.json, report.md, plots."""
+    from .evaluation import QuestionSetError
+    from .harness import default_out_dir, run_evaluation
+    from .report import retrieval_table, write_report
 
-    qs = load_questions(questions)
+    settings = _settings(index)
+    started = time.perf_counter()
     try:
-        searcher = Searcher.open(_settings(index))
-    except IndexUnavailable as exc:
-        _err(str(exc))
-        raise typer.Exit(2) from exc
-    problems = check_evidence(qs, [d.text for d in searcher.index.documents.values()])
-    if problems:
-        for problem in problems:
-            _err(problem)
-        raise typer.Exit(1)
-    evaluator = RetrievalEvaluator(qs)
-    results = {}
-    typer.echo(f"{len(qs)} questions, {len(searcher.index.clauses)} clauses in {len(searcher.index.documents)} documents")
-    typer.echo("| mode | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 |\n|---|---|---|---|---|---|")
-    for mode in modes.split(","):
-        result = evaluator(lambda q, k, mode=mode: [h.clause.text for h in searcher.search(q, k=k, mode=mode)])
-        summary = result.summary()
-        results[mode] = {"summary": summary, "per_question": result.per_question}
-        s = summary["all"]
-        typer.echo(f"| {mode} | {s['recall@1']:.3f} | {s['recall@5']:.3f} | {s['recall@10']:.3f} | "
-                   f"{s['mrr@10']:.3f} | {s['ndcg@10']:.3f} |")
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        metrics = run_evaluation(questions, corpus or settings.corpus_dirs, settings.index_dir, settings,
+                                 answers_file=answers, modes=tuple(modes.split(",")), log=_err)
+    except (QuestionSetError, OSError) as exc:
+        _err(f"评测失败 (evaluation failed): {exc}")
+        raise typer.Exit(1) from exc
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    folder = out or default_out_dir()
+    report = write_report(metrics, folder, reports_root=folder.parent)
+    typer.echo(f"{metrics['n_questions']} questions, {metrics['corpus']['clauses']} clauses in "
+               f"{metrics['corpus']['documents']} documents")
+    typer.echo("\n".join(retrieval_table(metrics)))
+    summary = (metrics["answers"] or {}).get("summary")
+    if summary:
+        a = summary["all"]
+        typer.echo(f"answers: key facts {a['key_fact_accuracy']}, citations {a['citation_accuracy']}, "
+                   f"refusals {a['refusal_rate_out_of_scope']}, false refusals {a['false_refusal_rate']}")
+    else:
+        typer.echo(f"answers: {metrics['answers']['source']}")
+    typer.echo(f"report: {report}")

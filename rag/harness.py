@@ -1,0 +1,132 @@
+"""The eval harness: build (or update) the indexes a run needs, score retrieval and answers, write the report.
+
+One run compares bm25 / dense / hybrid, each with and without the contextual header (the ablation index is
+built beside the main one, `<index>-noheader`; both update incrementally, so a second run embeds nothing).
+Answers are scored when an answerer exists (the answers issue) or from an `ask --batch` output file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from .config import Settings
+from .evaluation import (
+    AnswerEvaluator,
+    Question,
+    QuestionSetError,
+    RetrievalEvaluator,
+    check_evidence,
+    load_questions,
+    percentile,
+)
+from .index import PolicyIndex, build_index
+from .search import MODES, Searcher
+
+NO_HEADER = " (no header)"
+
+
+def _hits(searcher: Searcher, mode: str) -> Callable[[str, int], list[dict]]:
+    def search(question: str, k: int) -> list[dict]:
+        return [{"text": h.clause.text, "title": h.clause.title, "section": h.clause.section}
+                for h in searcher.search(question, k=k, mode=mode)]
+
+    return search
+
+
+def _answer_source(searcher: Searcher, answers_file: Path | None) -> tuple[Callable[[Question], dict | None] | None, str]:
+    if answers_file is not None:
+        rows = {}
+        for line in answers_file.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[str(row["id"])] = row
+        return (lambda q: rows.get(q.id)), f"file {answers_file}"
+    try:
+        from .answering import Answerer  # lands with the answers issue
+    except ImportError:
+        return None, "none: the answer composer has not landed yet"
+    answerer = Answerer(searcher)
+    return (lambda q: answerer.ask(q.question).to_dict()), "live (rag.answering)"
+
+
+def _signature(questions_file: Path, index: PolicyIndex) -> str:
+    digest = hashlib.sha256(questions_file.read_bytes())
+    digest.update(json.dumps(sorted(f["content_hash"] for f in index.manifest["files"].values())).encode())
+    return digest.hexdigest()[:16]
+
+
+def _worst(per_question: Sequence[dict], limit: int = 10) -> list[dict]:
+    def badness(row: dict) -> tuple:
+        missing = sum(1 for r in row["ranks"] if r is None)
+        return (-missing, -max((r or 0) for r in row["ranks"]))
+
+    failing = [row for row in per_question if any(r is None or r > 1 for r in row["ranks"])]
+    return sorted(failing, key=badness)[:limit]
+
+
+def run_evaluation(
+    questions_file: Path,
+    corpus_dirs: Sequence[Path],
+    index_dir: Path,
+    settings: Settings,
+    answers_file: Path | None = None,
+    modes: Sequence[str] = MODES,
+    log: Callable[[str], None] = print,
+) -> dict:
+    questions = load_questions(questions_file)
+    from .embedding import Embedder
+
+    embedder = Embedder(settings)
+    searchers = {}
+    for header in (True, False):
+        variant = settings.model_copy(update={"passage_header": header})
+        folder = index_dir if header else index_dir.with_name(index_dir.name + "-noheader")
+        report = build_index(corpus_dirs, folder, variant, lambda: embedder)
+        log(f"index {folder}: {report.clauses} clauses ({report.embedded} embedded, {report.reused} reused)")
+        searchers[header] = Searcher(PolicyIndex.load(folder), variant, embedder)
+        if header:  # a broken question set fails before anything else is embedded
+            problems = check_evidence(questions, [d.text for d in searchers[True].index.documents.values()])
+            if problems:
+                raise QuestionSetError(f"{questions_file}: {len(problems)} problems\n" + "\n".join(problems))
+    main = searchers[True]
+
+    evaluator = RetrievalEvaluator(questions)
+    retrieval = {}
+    for header, searcher in searchers.items():
+        searcher.warm_up()
+        for mode in modes:
+            result = evaluator(_hits(searcher, mode))
+            latencies = [row["latency_ms"] for row in result.per_question]
+            retrieval[mode + ("" if header else NO_HEADER)] = {
+                "summary": result.summary(),
+                "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+                "per_question": result.per_question,
+            }
+    answer, answers_from = _answer_source(main, answers_file)
+    answers = AnswerEvaluator(questions)(answer) if answer else None
+    extractive = [q for q in questions if q.kind == "extractive"]
+    texts = [d.text for d in main.index.documents.values()]
+    best = "hybrid" if "hybrid" in modes else modes[0]
+    return {
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "questions_file": str(questions_file),
+        "n_questions": len(questions),
+        "kinds": {kind: sum(1 for q in questions if q.kind == kind) for kind in sorted({q.kind for q in questions})},
+        "corpus": {"dirs": [str(d) for d in corpus_dirs], "documents": len(main.index.documents),
+                   "clauses": len(main.index.clauses)},
+        "signature": _signature(questions_file, main.index),
+        "retrieval": retrieval,
+        "answers": {"source": answers_from, "summary": answers.summary() if answers else None,
+                    "per_question": answers.per_question if answers else []},
+        "failures": _worst(retrieval[best]["per_question"]),
+        "extractive_gold_not_in_corpus": sum(1 for q in extractive if not any(q.gold in t for t in texts)),
+    }
+
+
+def default_out_dir(root: Path = Path("eval/reports")) -> Path:
+    return root / time.strftime("%Y%m%d-%H%M%S")

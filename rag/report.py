@@ -1,0 +1,184 @@
+"""The eval report: metrics.json, report.md (tables, worst failures, change against the previous report)
+and three matplotlib plots (recall@k per method, accuracy per kind, latency distribution)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HEADLINE = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+ANSWER_COLUMNS = (
+    ("key_fact_accuracy", "key facts"), ("citation_accuracy", "citations"),
+    ("refusal_rate_out_of_scope", "refuses out-of-scope"), ("false_refusal_rate", "false refusals"),
+    ("script_accuracy", "script"), ("rouge_l_f1", "ROUGE-L"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
+    return str(value)
+
+
+def find_previous(reports_root: Path, current: Path, signature: str | None = None) -> dict | None:
+    """The newest earlier report in the same folder, preferring one over the same questions and corpus."""
+    candidates = sorted(p for p in reports_root.glob("*/metrics.json") if p.parent != current)
+    loaded = []
+    for path in candidates:
+        try:
+            loaded.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, json.JSONDecodeError):
+            continue
+    same = [item for item in loaded if signature and item[1].get("signature") == signature]
+    chosen = (same or loaded)[-1:] if (same or loaded) else []
+    if not chosen:
+        return None
+    path, metrics = chosen[0]
+    metrics["_path"] = str(path)
+    return metrics
+
+
+def retrieval_table(metrics: dict) -> list[str]:
+    lines = ["| method | " + " | ".join(HEADLINE) + " | p50 ms | p95 ms |", "|---" * (len(HEADLINE) + 3) + "|"]
+    for method, data in metrics["retrieval"].items():
+        s = data["summary"]["all"]
+        lines.append(f"| {method} | " + " | ".join(_fmt(s[m]) for m in HEADLINE)
+                     + f" | {_fmt(data['latency_ms']['p50'])} | {_fmt(data['latency_ms']['p95'])} |")
+    return lines
+
+
+def _per_kind_table(summary: dict, columns: tuple[tuple[str, str], ...]) -> list[str]:
+    kinds = ["all"] + sorted(k for k in summary if k != "all")
+    lines = ["| kind | n | " + " | ".join(label for _, label in columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    for kind in kinds:
+        row = summary[kind]
+        lines.append(f"| {kind} | {row['n']} | " + " | ".join(_fmt(row.get(key)) for key, _ in columns) + " |")
+    return lines
+
+
+def _changes(metrics: dict, previous: dict | None) -> list[str]:
+    if not previous:
+        return ["No earlier report in this folder."]
+    lines = [f"Against `{previous['_path']}` ({previous.get('when')}"
+             + ("; same questions and corpus)" if previous.get("signature") == metrics.get("signature")
+                else "; different questions or corpus)"), "",
+             "| method | metric | before | now | change |", "|---|---|---|---|---|"]
+    for method, data in metrics["retrieval"].items():
+        before = previous.get("retrieval", {}).get(method)
+        if not before:
+            continue
+        for metric in ("recall@5", "mrr@10"):
+            old, new = before["summary"]["all"][metric], data["summary"]["all"][metric]
+            lines.append(f"| {method} | {metric} | {old:.3f} | {new:.3f} | {new - old:+.3f} |")
+    old_answers = (previous.get("answers") or {}).get("summary")
+    new_answers = (metrics.get("answers") or {}).get("summary")
+    if old_answers and new_answers:
+        for key, label in ANSWER_COLUMNS[:5]:
+            old, new = old_answers["all"].get(key), new_answers["all"].get(key)
+            if old is not None and new is not None:
+                lines.append(f"| answers | {label} | {old:.3f} | {new:.3f} | {new - old:+.3f} |")
+    return lines
+
+
+def markdown(metrics: dict, previous: dict | None) -> str:
+    corpus = metrics["corpus"]
+    kinds = ", ".join(f"{k} {n}" for k, n in metrics["kinds"].items())
+    lines = [
+        f"# Evaluation report — {metrics['when']}", "",
+        f"Questions: `{metrics['questions_file']}` ({metrics['n_questions']}: {kinds}). "
+        f"Corpus: {', '.join(corpus['dirs'])} — {corpus['documents']} documents, {corpus['clauses']} clauses.", "",
+        "## Retrieval", "",
+        "A hit is a retrieved clause that contains the evidence string. \"(no header)\" is the ablation index whose "
+        "clauses are embedded and BM25-indexed without the document title and section path.", "",
+        *retrieval_table(metrics), "",
+    ]
+    best = "hybrid" if "hybrid" in metrics["retrieval"] else next(iter(metrics["retrieval"]))
+    lines += [f"### {best} per kind", "", *_per_kind_table(
+        metrics["retrieval"][best]["summary"], tuple((m, m) for m in HEADLINE)), ""]
+    answers = metrics.get("answers") or {}
+    lines += ["## Answers", "", f"Source: {answers.get('source')}.", ""]
+    if answers.get("summary"):
+        lines += [*_per_kind_table(answers["summary"], ANSWER_COLUMNS), ""]
+    if metrics.get("extractive_gold_not_in_corpus"):
+        lines += [f"{metrics['extractive_gold_not_in_corpus']} extractive gold answers do not occur verbatim in the "
+                  "cleaned corpus: those questions cannot be hits.", ""]
+    lines += ["## Worst retrieval failures (" + best + ")", ""]
+    if not metrics["failures"]:
+        lines.append("None: every evidence string came back first.")
+    for row in metrics["failures"]:
+        ranks = ", ".join("missed" if r is None else f"rank {r}" for r in row["ranks"])
+        lines += [f"- **{row['id']}** ({row['kind']}) {row['question']} — {ranks}",
+                  f"  - expected: {' / '.join(row['evidence'])}"]
+        for n, hit in enumerate(row["top"], 1):
+            lines.append(f"  - got {n}: {hit['title']} › {hit['section']}: {hit['text'][:60].replace(chr(10), ' ')}…")
+    lines += ["", "## Change against the previous report", "", *_changes(metrics, previous), "",
+              "## Plots", "", "![recall@k](recall_at_k.png)", "![per kind](per_kind.png)", "![latency](latency.png)", ""]
+    return "\n".join(lines)
+
+
+def plots(metrics: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .evaluation import recall_at
+
+    ks = list(range(1, 11))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, data in metrics["retrieval"].items():
+        rows = data["per_question"]
+        ax.plot(ks, [sum(recall_at(r["ranks"], k) for r in rows) / len(rows) for k in ks], marker="o", label=method,
+                linestyle="--" if "no header" in method else "-")
+    ax.set(xlabel="k", ylabel="recall@k", title="Recall@k per method", ylim=(0, 1.02))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "recall_at_k.png", dpi=110)
+    plt.close(fig)
+
+    best = "hybrid" if "hybrid" in metrics["retrieval"] else next(iter(metrics["retrieval"]))
+    summary = metrics["retrieval"][best]["summary"]
+    kinds = sorted(k for k in summary if k != "all")
+    answers = (metrics.get("answers") or {}).get("summary") or {}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    width = 0.4 if answers else 0.6
+    positions = range(len(kinds))
+    ax.bar([p - (width / 2 if answers else 0) for p in positions], [summary[k]["recall@5"] for k in kinds], width,
+           label=f"{best} recall@5")
+    if answers:
+        values = []
+        for kind in kinds:
+            row = answers.get(kind, {})
+            values.append(row.get("refusal_rate_out_of_scope") if kind == "out-of-scope" else row.get("key_fact_accuracy"))
+        ax.bar([p + width / 2 for p in positions], [v or 0 for v in values], width,
+               label="answers: key facts (refusals for out-of-scope)")
+    ax.set_xticks(list(positions), kinds, rotation=20)
+    ax.set(ylabel="share", title="Accuracy per kind", ylim=(0, 1.05))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "per_kind.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, data in metrics["retrieval"].items():
+        if "no header" not in method:
+            ax.hist([r["latency_ms"] for r in data["per_question"]], bins=30, alpha=0.5, label=f"search {method}")
+    latencies = [r["latency_ms"] for r in (metrics.get("answers") or {}).get("per_question", []) if r.get("latency_ms")]
+    if latencies:
+        ax.hist(latencies, bins=30, alpha=0.5, label="answers")
+    ax.set(xlabel="ms", ylabel="questions", title="Latency distribution")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+
+
+def write_report(metrics: dict, out: Path, reports_root: Path | None = None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    previous = find_previous(reports_root or out.parent, out, metrics.get("signature"))
+    (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    plots(metrics, out)
+    (out / "report.md").write_text(markdown(metrics, previous), encoding="utf-8")
+    return out / "report.md"
