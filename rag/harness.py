@@ -107,11 +107,13 @@ def run_evaluation(
                 "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
                 "per_question": result.per_question,
             }
+    failures = _worst(retrieval["hybrid" if "hybrid" in modes else modes[0]]["per_question"])
+    for data in retrieval.values():  # keep the per-question record small: what plots and comparisons need
+        data["per_question"] = [{k: row[k] for k in ("id", "kind", "ranks", "latency_ms")} for row in data["per_question"]]
     answer, answers_from = _answer_source(main, answers_file)
     answers = AnswerEvaluator(questions)(answer) if answer else None
     extractive = [q for q in questions if q.kind == "extractive"]
     texts = [d.text for d in main.index.documents.values()]
-    best = "hybrid" if "hybrid" in modes else modes[0]
     return {
         "when": datetime.now().isoformat(timespec="seconds"),
         "questions_file": str(questions_file),
@@ -123,7 +125,7 @@ def run_evaluation(
         "retrieval": retrieval,
         "answers": {"source": answers_from, "summary": answers.summary() if answers else None,
                     "per_question": answers.per_question if answers else []},
-        "failures": _worst(retrieval[best]["per_question"]),
+        "failures": failures,
         "extractive_gold_not_in_corpus": sum(1 for q in extractive if not any(q.gold in t for t in texts)),
     }
 
