@@ -211,3 +211,65 @@ def evaluate(
     else:
         typer.echo(f"answers: {metrics['answers']['source']}")
     typer.echo(f"report: {report}")
+
+
+def _print_answer(answer) -> None:
+    data = answer.to_dict()
+    colour = typer.colors.YELLOW if answer.refused else typer.colors.GREEN
+    typer.secho(answer.answer, fg=colour)
+    for citation in data["citations"]:
+        title = citation.get("display_title", citation["title"])
+        section = citation.get("display_section", citation["section"])
+        quote = citation.get("display_quote", citation["quote"])
+        typer.secho(f"[{citation['n']}] 《{title}》 {section}", fg=typer.colors.CYAN)
+        typer.echo(f"    “{quote}”  ({citation['chunk_id']}, {citation['start']}-{citation['end']})")
+    if answer.refused and data["related"]:
+        typer.secho("相关条款 (related):", fg=typer.colors.CYAN)
+        for related in data["related"]:
+            typer.echo(f"    《{related.get('display_title', related['title'])}》 {related.get('display_section', related['section'])}")
+    typer.secho(f"({answer.latency_ms} ms, {answer.mode})", dim=True)
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="A question in everyday words, Simplified or Traditional.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line (the DESIGN.md contract).")] = False,
+    batch: Annotated[Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where --batch writes its JSON lines.")] = None,
+    llm: Annotated[bool, typer.Option("--llm", help="Let the configured LLM write the answer (falls back when it fails).")] = False,
+    index: IndexOption = None,
+) -> None:
+    """Answer a question from the policy texts, quoting them with clause-level citations."""
+    from .answering import Answerer
+    from .index import IndexUnavailable
+    from .search import Searcher
+
+    if (question is None) == (batch is None):
+        raise typer.BadParameter("give a QUESTION or --batch FILE (not both)")
+    if batch is not None and out is None:
+        raise typer.BadParameter("--batch needs --out FILE", param_hint="--out")
+    settings = _settings(index)
+    try:
+        searcher = Searcher.open(settings)
+    except IndexUnavailable as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
+    writer = None
+    if llm:
+        from .llm import LLMWriter
+
+        writer = LLMWriter.from_settings(settings)
+    answerer = Answerer(searcher, settings, llm=writer)
+    if batch is not None:
+        rows = _read_batch(batch)
+        with open(out, "w", encoding="utf-8") as handle:
+            for row in rows:
+                answer = answerer.ask(str(row["question"]))
+                handle.write(json.dumps(answer.to_dict(row["id"]), ensure_ascii=False) + "\n")
+        _err(f"{len(rows)} questions -> {out}")
+        return
+    answer = answerer.ask(question)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(answer)

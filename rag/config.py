@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_cache_dir
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     passage_header: bool = True
     # flat (exact inner product) | hnsw | ivf (approximate, for large corpora)
     faiss_index: str = "flat"
+    # Optional LLM (OpenAI-compatible endpoint, e.g. a local vLLM or Ollama): it rewrites answers from the
+    # retrieved clauses only; unset, answers are extractive.
+    llm_base_url: str | None = None
+    llm_model: str = "qwen2.5:7b-instruct"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = 20.0
 
 
 def get_settings() -> Settings:

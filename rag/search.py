@@ -150,7 +150,9 @@ class Searcher:
         _, rows = self.index.dense.search(query_vector.reshape(1, -1), min(depth, n), params=params)
         return [int(row) for row in rows[0] if row >= 0]
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """`vector`: the question already embedded (a multi-document answer searches each document with it)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
         query = normalize_query(query)
@@ -160,7 +162,9 @@ class Searcher:
         depth = max(k, FUSION_DEPTH)
         dense = bm25 = []
         if mode in ("dense", "hybrid"):
-            dense = self._dense_ranking(self._embedder().encode_queries([query])[0], allowed, depth)
+            if vector is None:
+                vector = self._embedder().encode_queries([query])[0]
+            dense = self._dense_ranking(vector, allowed, depth)
         if mode in ("bm25", "hybrid"):
             bm25 = self._bm25_ranking(query, allowed, depth)
         dense_rank = {row: rank for rank, row in enumerate(dense, 1)}

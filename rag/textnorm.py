@@ -60,3 +60,27 @@ def normalize_query(text: str) -> str:
 def is_traditional(text: str) -> bool:
     """True when converting to Simplified changes the text: the asker wrote Traditional characters."""
     return to_simplified(text) != text
+
+
+# Traditional variants, the first the default: Taiwan's standard forms (碳達峰, 著力) are also what the
+# Traditional documents in this corpus use; Hong Kong's and OpenCC's generic forms follow.
+TRADITIONAL_VARIANTS = ("s2tw", "s2hk", "s2t")
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def traditional_variant(question: str) -> str:
+    """The variant whose forms the asker used, when that is clear; else the default."""
+    simplified = to_simplified(question)
+    for config in TRADITIONAL_VARIANTS:
+        if _converter(config).convert(simplified) == question:
+            return config
+    return TRADITIONAL_VARIANTS[0]
+
+
+def to_traditional(text: str, variant: str = TRADITIONAL_VARIANTS[0]) -> str:
+    """Answers to a Traditional-character question are written back in Traditional."""
+    return _converter(variant).convert(text)

@@ -1,0 +1,140 @@
+"""What a question asks: its script, the places and years it names, and the kind of answer it wants.
+
+Rules over the question's own words, no model: the kinds are few (a department, a contact, a definition, a
+number, several documents compared) and their wording is regular (哪个部门牵头, 电话多少, 啥叫, 多少, 分别).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .lexical import STOPWORDS, tokenize, words
+from .textnorm import is_traditional, normalize_query
+
+STAFF = re.compile(r"哪个部门|哪些部门|什么部门|哪个机构|哪个单位|谁牵头|由谁|谁负责|谁来|谁统筹|牵头|负责部门|配合部门|"
+                   r"责任单位|归哪个|谁管|哪个部门负责")
+CONTACT = re.compile(r"电话|联系人|联系方式|咨询|找谁|热线")
+DEFINITION = re.compile(r"什么是|啥是|啥叫|什么叫|是什么意思|指什么|是啥|是个啥|是什么东西")
+NUMERIC = re.compile(r"多少|几[个家根座辆条项次年]|比例|比重|占比|多大|多长|多高|目标|下降|提高|提升|达到|率|何时|哪年|哪一年|"
+                     r"什么时候|啥时|几点|哪天|日期")
+COMPARE = re.compile(r"分别|各是|各要|各自|比较|对比|哪个高|哪个多|有什么不同|有何不同|都")
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+SHORT_YEAR = re.compile(r"(?<![\d年])([2-3]\d)年")  # "25年" in speech means 2025
+ADMIN_SUFFIX = re.compile(r"(?:特别行政区|自治区|地区|新区|[省市区县州])$")
+# Words that carry no topic in a question (beyond the shared stopwords): what a question asks is in the rest.
+QUESTION_WORDS = frozenset(
+    "要 能 有 没有 吗 呢 啥 咋 怎么办 怎么样 打算 准备 计划 规定 要求 方案 实施 工作 提出 政策 文件 里 说 举措 措施 做法 "
+    "安排 内容 主要 讲 意思 管 搞 不要 要不要 时候 啥时候 什么 目标 多少 多大 多长 达到 提高 提升 下降 比较 分别 各 "
+    "部门 机构 单位 牵头 负责 配合 谁 来 统筹 电话 咨询 联系人 找 问题 东西 叫 指 解读 里面 哪些 哪个 一下 不能 超过 "
+    "不低于 不少于 以上 以下 左右 大概 预计 提到 提高到 降到 降低到 要到 增加到".split()
+)
+# Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
+# words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
+GAZETTEER = frozenset(
+    "北京 上海 天津 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
+    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 深圳 广州 杭州 南京 武汉 西安 成都 长沙 郑州 南昌 "
+    "济南 青岛 厦门 苏州 合肥 福州 昆明 贵阳 南宁 哈尔滨 长春 沈阳 大连 石家庄 太原 呼和浩特 兰州 西宁 银川 乌鲁木齐 "
+    "拉萨 海口 宁波 无锡 赣州 九江 珠海 东莞 佛山".split()
+)
+# Same meaning, other words: a question's term counts as found when one of these is.
+SYNONYMS = {
+    "能耗": ("能源消费", "能源消耗"), "新能源车": ("新能源汽车",), "电动车": ("新能源汽车", "电动汽车"),
+    "房子": ("建筑", "住宅"), "盖房": ("建筑",), "充电桩": ("充电设施", "充电站"), "两高": ("高耗能高排放",),
+    "垃圾": ("生活垃圾",), "电话": ("咨询电话",), "占比": ("比重", "比例"), "比重": ("占比",), "比例": ("占比", "比重"),
+}
+
+
+@dataclass(frozen=True)
+class Intent:
+    question: str  # as asked
+    normalized: str  # Simplified, NFKC
+    script: str  # zh-Hans | zh-Hant
+    kind: str  # staff | contact | definition | numeric | general
+    places: tuple[str, ...]  # place names as written, suffix dropped (瑞金, 成都, 江西)
+    years: tuple[str, ...]
+    terms: tuple[str, ...] = field(default=())  # content tokens: what must be found for an answer
+    guessed: frozenset[str] = frozenset()  # terms glued from single characters jieba did not know
+
+    @property
+    def compares(self) -> bool:
+        return len(self.places) >= 2
+
+
+@lru_cache(maxsize=1)
+def _posseg():
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+def place_names(text: str, known: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Place names jieba tags in a question, with 省/市/区 dropped: 成都市 -> 成都."""
+    names = []
+    for word, flag in _posseg().lcut(text):
+        if flag.startswith("ns") and len(word) >= 2:
+            name = ADMIN_SUFFIX.sub("", word) if len(word) > 2 else word
+            if name in known or name in GAZETTEER or (word != name and word[-1] in "省市"):
+                names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def _content_words(text: str) -> list[str]:
+    """Words that say what is asked. jieba splits names it does not know into characters (碳/惠/天府): a run
+    of adjacent single characters that are not function words becomes one term again (碳惠), which is then
+    found in the text as a substring."""
+    merged: list[str] = []
+    run = ""
+    for word in words(text) + [""]:
+        if len(word) == 1 and "\u4e00" <= word <= "\u9fff" and word not in STOPWORDS and word not in QUESTION_WORDS:
+            run += word
+            continue
+        if len(run) >= 2:
+            merged.append(run)
+        run = ""
+        merged.append(word)
+    return merged
+
+
+def years_of(text: str) -> tuple[str, ...]:
+    years = YEAR.findall(text) + ["20" + y for y in SHORT_YEAR.findall(text)]
+    return tuple(dict.fromkeys(years))
+
+
+def analyse(question: str, known_places: frozenset[str] = frozenset()) -> Intent:
+    normalized = normalize_query(question)
+    found = list(place_names(normalized, known_places))
+    # jieba does not know every county-level place (共青城, 槐荫区): the corpus's own places count too.
+    for place in known_places:
+        if place in normalized and place not in found and not any(place in f or f in place for f in found):
+            found.append(place)
+    found.sort(key=normalized.find)
+    if STAFF.search(normalized):
+        kind = "staff"
+    elif CONTACT.search(normalized):
+        kind = "contact"
+    elif DEFINITION.search(normalized):
+        kind = "definition"
+    elif NUMERIC.search(normalized):
+        kind = "numeric"
+    else:
+        kind = "general"
+    places = tuple(found)
+    topic = normalized
+    for place in sorted(places, key=len, reverse=True):  # 成都市 must not leave 都市 behind
+        topic = re.sub(re.escape(place) + r"(?:特别行政区|自治区|省|市|区|县)?", " ", topic)
+    content = _content_words(topic)
+    candidates = content + tokenize(topic)  # whole words and their search-mode parts
+    known_words = set(words(topic))
+    terms = tuple(
+        t for t in dict.fromkeys(candidates)
+        if len(t) >= 2 and t not in QUESTION_WORDS and t not in STOPWORDS and not YEAR.fullmatch(t)
+        and any(ch.isalnum() for ch in t)
+    )
+    guessed = frozenset(t for t in terms if t in content and t not in known_words)
+    return Intent(question, normalized, "zh-Hant" if is_traditional(question) else "zh-Hans", kind, places,
+                  years_of(normalized), terms, guessed)

@@ -1,0 +1,89 @@
+"""Optional: an LLM writes the answer from the retrieved clauses only, through LangChain.
+
+Configured with an OpenAI-compatible endpoint (a local vLLM or Ollama, or any hosted one): base URL, model
+and key come from settings. The LLM sees the clauses the extractive answerer chose, numbered [1], [2]…, and
+must mark every sentence with the clause it comes from. Nothing it writes is trusted: a sentence without a
+valid marker, or with a number no cited clause contains, is dropped; if nothing survives, or the call fails
+or times out, the extractive answer stands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+from .config import Settings
+
+MARKER = re.compile(r"\[(\d+)\]")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]|\[\d+\])*\s*(?:\[\d+\])*")
+
+SYSTEM = (
+    "你是政府政策咨询助手。只根据用户提供的编号条款回答问题，不使用任何其他知识。"
+    "每一句话末尾用方括号标注依据的条款编号，例如[1]。不要编造数字、日期、部门或电话。"
+    "条款中没有答案时，只回答：文件中没有找到相关内容。回答用简体中文，简洁。"
+)
+
+
+class LLMWriter:
+    def __init__(self, chat_model):
+        self.chat = chat_model
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LLMWriter:
+        if not settings.llm_base_url:
+            raise ValueError("no LLM configured: set POLICY_RAG_LLM_BASE_URL (and _LLM_MODEL, _LLM_API_KEY)")
+        from langchain_openai import ChatOpenAI
+
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        chat = ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key,
+                          timeout=settings.llm_timeout, max_retries=0, temperature=0)
+        return cls(chat)
+
+    @staticmethod
+    def messages(question: str, clauses: list[str]) -> list[tuple[str, str]]:
+        numbered = "\n".join(f"[{n}] {text}" for n, text in enumerate(clauses, 1))
+        return [("system", SYSTEM), ("human", f"条款：\n{numbered}\n\n问题：{question}")]
+
+    @staticmethod
+    def verify(text: str, clauses: list[str]) -> tuple[str, list[str]]:
+        """Keep the sentences a cited clause supports; return the kept text and the dropped sentences."""
+        kept, dropped = [], []
+        for sentence in (s.strip() for s in SENTENCE.findall(text)):
+            if not sentence:
+                continue
+            cited = [int(n) for n in MARKER.findall(sentence)]
+            valid = bool(cited) and all(1 <= n <= len(clauses) for n in cited)
+            numbers = NUMBER.findall(MARKER.sub("", sentence))
+            supported = valid and all(any(num in clauses[n - 1] for n in cited) for num in numbers)
+            (kept if supported else dropped).append(sentence)
+        return "".join(kept), dropped
+
+    def _context(self, answer, answerer) -> list[str]:
+        # Each citation's whole clause: the LLM may use the sentence's neighbours, the check uses the same text.
+        texts = []
+        for citation in answer.citations:
+            clause = next(c for c in answerer.index.clauses if c.chunk_id == citation.chunk_id)
+            texts.append(f"《{clause.title}》{clause.section}：{clause.text}")
+        return texts
+
+    def rewrite(self, answer, answerer):
+        clauses = self._context(answer, answerer)
+        try:
+            reply = self.chat.invoke(self.messages(answer.resolved_question or answer.question, clauses))
+        except Exception as exc:  # network, timeout, bad key: the extractive answer stands
+            return replace(answer, why={**answer.why, "llm_error": type(exc).__name__})
+        text, dropped = self.verify(str(reply.content), clauses)
+        if not text:
+            return replace(answer, why={**answer.why, "llm_dropped": dropped})
+        return replace(answer, answer=text, mode="llm", why={**answer.why, "llm_dropped": dropped})
+
+    def stream(self, answer, answerer) -> Iterator[str]:
+        """The LLM's words as they arrive, for a UI that shows them live; `rewrite` gives the checked text."""
+        clauses = self._context(answer, answerer)
+        try:
+            for chunk in self.chat.stream(self.messages(answer.resolved_question or answer.question, clauses)):
+                yield str(chunk.content)
+        except Exception:
+            yield answer.answer

@@ -1,0 +1,234 @@
+"""Answers with citations on the seed documents: extractive answers, refusals, script, follow-ups, LLM."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from typer.testing import CliRunner
+
+from rag.answering import Answerer, Conversation
+from rag.cli import app
+from rag.config import Settings
+from rag.llm import LLMWriter
+from rag.textnorm import to_simplified
+
+from .conftest import ROOT, SEEDS
+
+CONTRACT = {"id", "question", "answer", "refused", "script", "citations", "contacts", "latency_ms"}
+CITATION = {"n", "doc_id", "title", "section", "quote", "chunk_id", "start", "end"}
+
+
+@pytest.fixture(scope="module")
+def answerer(searcher):
+    return Answerer(searcher)
+
+
+def assert_traceable(answerer, answer):
+    """Every citation quotes the cleaned text exactly, at its offsets, inside its clause."""
+    for citation in answer.citations:
+        text = answerer.index.documents[citation.doc_id].text
+        assert text[citation.start : citation.end] == citation.quote
+        clause = next(c for c in answerer.index.clauses if c.chunk_id == citation.chunk_id)
+        assert clause.start <= citation.start and citation.end <= clause.end
+        assert f"[{citation.n}]" in to_simplified(answer.answer)
+
+
+def test_a_numeric_answer_quotes_the_clause(answerer):
+    answer = answerer.ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert not answer.refused
+    assert "30万千瓦" in answer.answer
+    (citation,) = answer.citations
+    assert citation.section == "三、重点任务 › (一)能源绿色低碳转型行动 › 2.科学推动新能源健康有序发展"
+    assert "新能源装机规模达力争到30万千瓦" in citation.quote
+    assert_traceable(answerer, answer)
+    data = answer.to_dict("q1")
+    assert CONTRACT <= set(data) and CITATION <= set(data["citations"][0]) and data["id"] == "q1"
+
+
+def test_the_paragraph_year_comes_with_the_figure(answerer):
+    answer = answerer.ask("江西省2025年非化石能源消费比重要达到多少")
+    assert "18.3%" in answer.answer and "2025" in answer.citations[0].quote
+    assert_traceable(answerer, answer)
+
+
+def test_staff_questions_get_lead_and_supporting_departments(answerer):
+    answer = answerer.ask("瑞金推动建材行业碳达峰是哪个部门牵头？")
+    assert "由市工信局牵头" in answer.answer and "市住建局、市发改委、市城管局配合" in answer.answer
+    assert answer.citations[1].quote == "(市工信局牵头,市住建局、市发改委、市城管局配合)"
+    assert_traceable(answerer, answer)
+
+
+def test_multi_document_questions_answer_per_document(answerer):
+    answer = answerer.ask("瑞金、成都和江西省2025年非化石能源消费比重目标分别是多少")
+    assert len(answer.citations) == 3
+    for figure in ("27.4%", "42%", "18.3%"):
+        assert figure in answer.answer
+    assert [c.doc_id for c in answer.citations] == [SEEDS["ruijin"], SEEDS["chengdu"], SEEDS["jiangxi"]]
+    assert_traceable(answerer, answer)
+    partial = answerer.ask("瑞金和北京2025年非化石能源消费比重目标分别是多少")
+    assert "27.4%" in partial.answer and "北京：这些文件中没有北京的政策文件" in partial.answer
+
+
+@pytest.mark.parametrize("question", [
+    "北京市碳达峰方案有哪些重点任务",  # a place with no document
+    "个人所得税起征点是多少",  # a topic absent
+    "成都碳达峰实施方案是哪天印发的",  # a detail the page never gives
+    "成都市新能源汽车免费停车吗",
+    "瑞金市碳达峰方案的咨询电话是多少",  # no contact in that document: never invent one
+])
+def test_unanswerable_questions_are_refused_plainly(answerer, question):
+    answer = answerer.ask(question)
+    assert answer.refused and not answer.citations
+    said, _, reading = answer.answer.partition("以下条款可能相关")
+    assert not re.search(r"\d", said)  # nothing stated as fact
+    assert answer.related  # the closest clauses, as related reading, named by title and section only
+    for related in answer.related:
+        assert f"《{related.title}》{related.section}" in reading
+    data = answer.to_dict()
+    assert data["refused"] is True and data["contacts"] == []
+
+
+def test_traditional_in_traditional_out(answerer):
+    answer = answerer.ask("成都到2025年新能源車要達到多少輛？")
+    assert answer.script == "zh-Hant" and not answer.refused
+    assert "80萬輛" in answer.answer and to_simplified(answer.answer) != answer.answer
+    citation = answer.to_dict()["citations"][0]
+    assert "全市新能源汽车达到80万辆" in citation["quote"]  # the exact cleaned text, verifiable
+    assert "全市新能源汽車達到80萬輛" in citation["display_quote"]  # what the asker reads
+    assert citation["display_section"].startswith("三、重點行動")
+    simplified = answerer.ask("成都到2025年新能源车要达到多少辆?")
+    assert simplified.script == "zh-Hans" and to_simplified(simplified.answer) == simplified.answer
+
+
+def test_contacts_come_from_the_cited_document_only(answerer):
+    answer = answerer.ask("共青城到2025年单位GDP能耗下降多少")
+    assert "5.62%" in answer.answer
+    assert answer.answer.endswith("如需进一步咨询，可联系共青城市发展和改革委员会，电话0792-4357300。")
+    assert answer.contacts == [{"name": "共青城市发展和改革委员会", "phone": "0792-4357300",
+                                "organisation": "共青城市发展和改革委员会", "source_n": 1}]
+    ruijin = answerer.ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert ruijin.contacts == [] and "咨询" not in ruijin.answer
+    direct = answerer.ask("槐荫区碳达峰方案有问题找谁")
+    assert "0531-87589586" in direct.answer and direct.citations[0].quote == "联系人:刘峰0531-87589586"
+
+
+def test_follow_ups_are_read_against_the_previous_turn(answerer):
+    talk = Conversation(answerer)
+    assert "3100辆" in talk.ask("瑞金到2025年新能源汽车要达到多少辆？").answer
+    chengdu = talk.ask("那成都呢？")
+    assert chengdu.resolved_question.startswith("成都") and "80万辆" in chengdu.answer
+    duty = talk.ask("这个由谁负责？")  # 成都's plan names no departments: said so, nothing invented
+    assert duty.refused and "没有写明" in duty.answer
+    talk = Conversation(answerer)
+    talk.ask("瑞金到2025年新能源汽车要达到多少辆？")
+    assert "由市交通运输局牵头" in talk.ask("这个由谁负责？").answer
+
+
+def test_every_dev_answer_is_traceable(answerer):
+    from rag.evaluation import load_questions
+
+    for question in load_questions(ROOT / "eval" / "dev_questions.jsonl"):
+        answer = answerer.ask(question.question)
+        assert_traceable(answerer, answer)
+        assert answer.refused == (question.kind == "out-of-scope") or question.kind != "out-of-scope"
+
+
+# ---- the optional LLM ------------------------------------------------------------------------------------
+
+
+def test_llm_answers_keep_only_supported_sentences(answerer):
+    writer = LLMWriter(FakeListChatModel(responses=[
+        "瑞金到2025年新能源装机规模力争达到30万千瓦[1]。届时还将新增50万千瓦风电[1]。这很重要。"
+    ]))
+    llm = Answerer(answerer.searcher, llm=writer)
+    answer = llm.ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert answer.mode == "llm"
+    assert answer.answer == "瑞金到2025年新能源装机规模力争达到30万千瓦[1]。"
+    assert answer.why["llm_dropped"] == ["届时还将新增50万千瓦风电[1]。", "这很重要。"]
+
+
+def test_llm_failure_falls_back_to_the_extractive_answer(answerer):
+    class Broken(FakeListChatModel):
+        def _call(self, *args, **kwargs):
+            raise TimeoutError("no answer in time")
+
+    extractive = answerer.ask("瑞金到2025年新能源装机要达到多大规模？").answer
+    answer = Answerer(answerer.searcher, llm=LLMWriter(Broken(responses=["x"]))).ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert answer.mode == "extractive" and answer.answer == extractive and answer.why["llm_error"] == "TimeoutError"
+    invented = LLMWriter(FakeListChatModel(responses=["成都有200万辆新能源汽车[3]。"]))
+    answer = Answerer(answerer.searcher, llm=invented).ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert answer.mode == "extractive" and answer.answer == extractive
+
+
+class _OpenAIStub(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint on loopback: answers from whatever clauses it was sent."""
+
+    delay = 0.0
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(self.delay)
+        prompt = body["messages"][-1]["content"]
+        figure = re.search(r"\d+万千瓦", prompt).group(0)
+        reply = {"id": "stub", "object": "chat.completion", "created": 0, "model": body["model"],
+                 "choices": [{"index": 0, "finish_reason": "stop",
+                              "message": {"role": "assistant", "content": f"新能源装机规模力争达到{figure}[1]。"}}],
+                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        data = json.dumps(reply, ensure_ascii=False).encode()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up: the timeout under test
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def openai_stub():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIStub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    _OpenAIStub.delay = 0.0
+
+
+def test_an_openai_compatible_endpoint_on_loopback(answerer, openai_stub):
+    settings = Settings(llm_base_url=openai_stub, llm_model="stub", llm_timeout=5)
+    answer = Answerer(answerer.searcher, llm=LLMWriter.from_settings(settings)).ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert answer.mode == "llm" and answer.answer == "新能源装机规模力争达到30万千瓦[1]。"
+    _OpenAIStub.delay = 2.0
+    slow = Settings(llm_base_url=openai_stub, llm_model="stub", llm_timeout=0.5)
+    answer = Answerer(answerer.searcher, llm=LLMWriter.from_settings(slow)).ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert answer.mode == "extractive" and "llm_error" in answer.why
+
+
+# ---- the command line ------------------------------------------------------------------------------------
+
+
+def test_ask_command_json_and_batch(seed_index, tmp_path):
+    folder, _ = seed_index
+    runner = CliRunner()
+    result = runner.invoke(app, ["ask", "瑞金推动建材行业碳达峰是哪个部门牵头？", "--json", "--index", str(folder)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout)
+    assert CONTRACT <= set(line) and line["script"] == "zh-Hans" and "市工信局" in line["answer"]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "question": "共青城碳达峰政策咨询电话"}\n{"id": "b", "question": "个人所得税起征点"}\n',
+                         encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["ask", "--batch", str(questions), "--out", str(out), "--index", str(folder)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"] and rows[0]["contacts"][0]["phone"] == "0792-4357300" and rows[1]["refused"]
