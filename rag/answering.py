@@ -136,6 +136,29 @@ class Answerer:
             self._idf_cache[term] = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
         return self._idf_cache[term]
 
+    @cached_property
+    def _typo_cache(self) -> dict[str, str | None]:
+        return {}
+
+    def corrected(self, term: str) -> str:
+        """A term of three or more characters the corpus never uses, one character away from one it does
+        (履盖率 -> 覆盖率, 充电装 -> 充电桩), is read as that one: typed questions have typos. Two-character
+        terms are left alone: 房价 is not a typo of 电价."""
+        if term in self._typo_cache:
+            return self._typo_cache[term] or term
+        best = None
+        if len(term) >= 3 and not any(term in text for text in self._haystacks):
+            pattern = re.compile("|".join(re.escape(term[:i]) + "[\u4e00-\u9fff]" + re.escape(term[i + 1:])
+                                          for i in range(len(term))))
+            counts: dict[str, int] = {}
+            for text in self._haystacks:
+                for match in pattern.findall(text):
+                    counts[match] = counts.get(match, 0) + 1
+            if counts:
+                best = max(counts, key=counts.get)
+        self._typo_cache[term] = best
+        return best or term
+
     # -- scoring ----------------------------------------------------------------------------------------
 
     @staticmethod
@@ -146,7 +169,7 @@ class Answerer:
     def coverage(self, intent: Intent, clause: Clause) -> float:
         """The idf-weighted share of the question's terms the clause (with its title and section) contains.
         A term nested in a longer one ("能源" in "新能源汽车") is not counted twice."""
-        terms = [t for t in intent.terms if not any(t != other and t in other for other in intent.terms)]
+        terms = [self.corrected(t) for t in intent.terms if not any(t != other and t in other for other in intent.terms)]
         if not terms:
             return 1.0
         haystack = f"{clause.title} {clause.section} {clause.text}"
@@ -155,8 +178,9 @@ class Answerer:
         return sum(w for t, w in weights.items() if self._found(t, haystack)) / (sum(weights.values()) or 1.0)
 
     def _sentence_score(self, intent: Intent, text: str, clause_text: str, rank: int, scope: str = "") -> float:
+        terms = [self.corrected(t) for t in intent.terms]
         score = sum(self.idf(t) * (1.0 if self._found(t, text) else 0.3 if self._found(t, clause_text) else 0.0)
-                    for t in intent.terms)
+                    for t in terms)
         for year in intent.years:
             score += 3.0 if year in text or year in scope else -2.0
         if intent.kind == "numeric":

@@ -29,7 +29,10 @@ QUESTION_WORDS = frozenset(
     "要 能 有 没有 吗 呢 啥 咋 怎么办 怎么样 打算 准备 计划 规定 要求 方案 实施 工作 提出 政策 文件 里 说 举措 措施 做法 "
     "安排 内容 主要 讲 意思 管 搞 不要 要不要 时候 啥时候 什么 目标 多少 多大 多长 达到 提高 提升 下降 比较 分别 各 "
     "部门 机构 单位 牵头 负责 配合 谁 来 统筹 电话 咨询 联系人 找 问题 东西 叫 指 解读 里面 哪些 哪个 一下 不能 超过 "
-    "不低于 不少于 以上 以下 左右 大概 预计 提到 提高到 降到 降低到 要到 增加到".split()
+    "不低于 不少于 以上 以下 左右 大概 预计 提到 提高到 降到 降低到 要到 增加到 "
+    # the frame of an everyday question, not its topic
+    "为什么 为啥 怎样 如何 态度 看法 包括 包含 保证 确保 以后 将来 现在 处理 办 干 做 能不能 可不可以 是不是 "
+    "有没有 有何 哪几 几方面 方面 意义 作用 影响 办法 具体 都 还 会 应该 需要 老百姓 百姓 市民 我们".split()
 )
 # Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
 # words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
