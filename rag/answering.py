@@ -169,13 +169,22 @@ class Answerer:
     def coverage(self, intent: Intent, clause: Clause) -> float:
         """The idf-weighted share of the question's terms the clause (with its title and section) contains.
         A term nested in a longer one ("能源" in "新能源汽车") is not counted twice."""
-        terms = [self.corrected(t) for t in intent.terms if not any(t != other and t in other for other in intent.terms)]
-        if not terms:
+        longest = [t for t in intent.terms if not any(t != other and t in other for other in intent.terms)]
+        if not longest:
             return 1.0
         haystack = f"{clause.title} {clause.section} {clause.text}"
-        # A term glued together from single characters (新盖, 碳惠) is a guess: it counts half.
-        weights = {t: self.idf(t) * (0.5 if t in intent.guessed else 1.0) for t in terms}
-        return sum(w for t, w in weights.items() if self._found(t, haystack)) / (sum(weights.values()) or 1.0)
+        found = total = 0.0
+        for term in longest:
+            # A term glued together from single characters (新盖, 碳惠) is a guess: it counts half.
+            weight = self.idf(self.corrected(term)) * (0.5 if term in intent.guessed else 1.0)
+            total += weight
+            if self._found(self.corrected(term), haystack):
+                found += weight
+            else:  # "碳达峰" absent but "达峰" there: credit for the part that is
+                parts = [p for p in intent.terms if p != term and p in term and self._found(p, haystack)]
+                if parts:
+                    found += weight * max(len(p) for p in parts) / len(term)
+        return found / (total or 1.0)
 
     def _sentence_score(self, intent: Intent, text: str, clause_text: str, rank: int, scope: str = "") -> float:
         terms = [self.corrected(t) for t in intent.terms]
