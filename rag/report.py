@@ -23,21 +23,17 @@ def _fmt(value) -> str:
 
 
 def find_previous(reports_root: Path, current: Path, signature: str | None = None) -> dict | None:
-    """The newest earlier report in the same folder, preferring one over the same questions and corpus."""
-    candidates = sorted(p for p in reports_root.glob("*/metrics.json") if p.parent != current)
-    loaded = []
-    for path in candidates:
+    """The newest earlier report in the same folder over the same questions and corpus (the same signature):
+    a change against another question set would mean nothing."""
+    for path in sorted((p for p in reports_root.glob("*/metrics.json") if p.parent != current), reverse=True):
         try:
-            loaded.append((path, json.loads(path.read_text(encoding="utf-8"))))
+            metrics = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-    same = [item for item in loaded if signature and item[1].get("signature") == signature]
-    chosen = (same or loaded)[-1:] if (same or loaded) else []
-    if not chosen:
-        return None
-    path, metrics = chosen[0]
-    metrics["_path"] = str(path)
-    return metrics
+        if signature is None or metrics.get("signature") == signature:
+            metrics["_path"] = str(path)
+            return metrics
+    return None
 
 
 def retrieval_table(metrics: dict) -> list[str]:
@@ -60,10 +56,8 @@ def _per_kind_table(summary: dict, columns: tuple[tuple[str, str], ...]) -> list
 
 def _changes(metrics: dict, previous: dict | None) -> list[str]:
     if not previous:
-        return ["No earlier report in this folder."]
-    lines = [f"Against `{previous['_path']}` ({previous.get('when')}"
-             + ("; same questions and corpus)" if previous.get("signature") == metrics.get("signature")
-                else "; different questions or corpus)"), "",
+        return ["No earlier report over the same questions and corpus."]
+    lines = [f"Against `{previous['_path']}` ({previous.get('when')}; same questions and corpus)", "",
              "| method | metric | before | now | change |", "|---|---|---|---|---|"]
     for method, data in metrics["retrieval"].items():
         before = previous.get("retrieval", {}).get(method)

@@ -168,6 +168,8 @@ def test_the_report_has_tables_plots_and_the_change_since_last_time(small_run, t
     first = write_report(metrics, tmp_path / "20260101-000000")
     text = first.read_text(encoding="utf-8")
     assert "| hybrid |" in text and "| hybrid (no header) |" in text and "No earlier report" in text
+    other = dict(metrics, signature="another question set")
+    assert "No earlier report" in write_report(other, tmp_path / "20260101-120000").read_text(encoding="utf-8")
     for name in ("metrics.json", "recall_at_k.png", "per_kind.png", "latency.png"):
         assert (first.parent / name).stat().st_size > 0
     later = dict(metrics, when="later")
