@@ -32,7 +32,8 @@ QUESTION_WORDS = frozenset(
     "不低于 不少于 以上 以下 左右 大概 预计 提到 提高到 降到 降低到 要到 增加到 "
     # the frame of an everyday question, not its topic
     "为什么 为啥 怎样 如何 态度 看法 包括 包含 保证 确保 以后 将来 现在 处理 办 干 做 能不能 可不可以 是不是 "
-    "有没有 有何 哪几 几方面 方面 意义 作用 影响 办法 具体 都 还 会 应该 需要 老百姓 百姓 市民 我们".split()
+    "有没有 有何 哪几 几方面 方面 意义 作用 影响 办法 具体 都 还 会 应该 需要 老百姓 百姓 市民 我们 "
+    "哪一年 哪年 哪天 哪一天 一年 几年 多久 年份 时间 日期".split()
 )
 # Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
 # words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
