@@ -24,6 +24,7 @@ from rag.documents import SUFFIXES, LoadError, decode_bytes, doc_id_for
 from rag.index import PolicyIndex, build_index
 from rag.present import answer_markdown, clause_in_context, sources_html
 from rag.search import MODES, Filters, Searcher
+from rag.textnorm import to_traditional
 
 EXAMPLES = [
     "成都到2025年新能源车要达到多少辆？",
@@ -66,8 +67,10 @@ class PolicyApp:
             from rag.llm import LLMWriter
 
             llm = LLMWriter.from_settings(self.settings)
-        self.searcher, self.answerer = searcher, Answerer(searcher, self.settings, llm=llm)
-        self.answerer.ask("碳达峰")  # warm: jieba's tagger and the question encoder
+        self.searcher, self.llm = searcher, llm
+        self.answerer = Answerer(searcher, self.settings, llm=llm)  # the API: the LLM rewrites when configured
+        self.extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
+        self.extractive.ask("碳达峰")  # warm: jieba's tagger and the question encoder
 
     @staticmethod
     def ensure_index(settings: Settings) -> None:
@@ -89,10 +92,19 @@ class PolicyApp:
         if not message:
             yield history, "", conversation, last, gr.update()
             return
-        conversation = conversation or Conversation(self.answerer)
+        conversation = conversation or Conversation(self.extractive)
         history.append({"role": "user", "content": message})
         yield history + [{"role": "assistant", "content": "…"}], "", conversation, last, gr.update()
         answer = conversation.ask(message)
+        if self.llm is not None and not answer.refused:
+            for partial, final in self.llm.stream(answer, self.extractive):
+                if final is None:
+                    shown = to_traditional(partial, answer.variant) if answer.script == "zh-Hant" else partial
+                    yield history + [{"role": "assistant", "content": shown}], "", conversation, last, gr.update()
+                else:
+                    answer = final
+                    if answer.mode == "llm" and answer.script == "zh-Hant":
+                        answer.answer = to_traditional(answer.answer, answer.variant)
         text = answer_markdown(answer)
         # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
         cuts = [m.end() for m in re.finditer(r"[。；;\n]", text)] + [len(text)]

@@ -79,11 +79,20 @@ class LLMWriter:
             return replace(answer, why={**answer.why, "llm_dropped": dropped})
         return replace(answer, answer=text, mode="llm", why={**answer.why, "llm_dropped": dropped})
 
-    def stream(self, answer, answerer) -> Iterator[str]:
-        """The LLM's words as they arrive, for a UI that shows them live; `rewrite` gives the checked text."""
+    def stream(self, answer, answerer) -> Iterator[tuple[str, object | None]]:
+        """For a UI that shows the words as they arrive: yields (text so far, None), then (checked text, the
+        final answer) — the same check as `rewrite`, and the extractive answer if the call fails."""
         clauses = self._context(answer, answerer)
+        text = ""
         try:
             for chunk in self.chat.stream(self.messages(answer.resolved_question or answer.question, clauses)):
-                yield str(chunk.content)
-        except Exception:
-            yield answer.answer
+                text += str(chunk.content)
+                yield text, None
+        except Exception as exc:
+            final = replace(answer, why={**answer.why, "llm_error": type(exc).__name__})
+            yield final.answer, final
+            return
+        kept, dropped = self.verify(text, clauses)
+        final = replace(answer, answer=kept, mode="llm") if kept else answer
+        final = replace(final, why={**answer.why, "llm_dropped": dropped})
+        yield final.answer, final

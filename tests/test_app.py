@@ -69,6 +69,23 @@ def test_chat_streams_and_fills_the_sources_panel(policy_app):
     assert "3100辆" in follow[0][-1]["content"]
 
 
+def test_with_an_llm_the_chat_streams_its_words_then_the_checked_answer(policy_app):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from rag.llm import LLMWriter
+
+    policy_app.llm = LLMWriter(FakeListChatModel(responses=["全市新能源汽车到2025年达到80万辆[1]。另有补贴5000元[1]。"]))
+    try:
+        steps = list(policy_app.chat("成都到2025年新能源车要达到多少辆？", [], None, None))
+    finally:
+        policy_app.llm = None
+    partials = [step[0][-1]["content"] for step in steps[1:-1]]
+    assert any("补贴5000元" in p for p in partials)  # the words arrive as the model writes them
+    final = steps[-1][0][-1]["content"]
+    assert "80万辆" in final and "5000" not in final  # then only what a cited clause supports
+    assert steps[-1][3]["mode"] == "llm"
+
+
 def test_refusals_say_not_found_with_related_clauses(policy_app):
     history, _, _, last, sources = list(policy_app.chat("个人所得税起征点是多少", [], None, None))[-1]
     assert history[-1]["content"].startswith("**现有政策文件中未找到**") and last["refused"]
