@@ -110,17 +110,22 @@ def ndcg_at(ranks: Sequence[int | None], k: int) -> float:
     return dcg / ideal
 
 
+def by_kind(rows: Sequence[dict]) -> dict[str, list[dict]]:
+    """Per-question rows grouped under "all" and under their kind: every table is overall and per kind."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups["all"].append(row)
+        groups[row["kind"]].append(row)
+    return groups
+
+
 @dataclass
 class RetrievalResult:
     per_question: list[dict] = field(default_factory=list)
 
     def summary(self, ks: Sequence[int] = (1, 5, 10)) -> dict[str, dict[str, float]]:
-        groups: dict[str, list[dict]] = defaultdict(list)
-        for row in self.per_question:
-            groups["all"].append(row)
-            groups[row["kind"]].append(row)
         table = {}
-        for name, rows in groups.items():
+        for name, rows in by_kind(self.per_question).items():
             metrics = {f"recall@{k}": sum(recall_at(r["ranks"], k) for r in rows) / len(rows) for k in ks}
             metrics["mrr@10"] = sum(mrr_at(r["ranks"], 10) for r in rows) / len(rows)
             metrics["ndcg@10"] = sum(ndcg_at(r["ranks"], 10) for r in rows) / len(rows)
@@ -219,12 +224,8 @@ class AnswerResult:
     per_question: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict]:
-        groups: dict[str, list[dict]] = defaultdict(list)
-        for row in self.per_question:
-            groups["all"].append(row)
-            groups[row["kind"]].append(row)
         table = {}
-        for name, rows in groups.items():
+        for name, rows in by_kind(self.per_question).items():
             answerable = [r for r in rows if r["kind"] != "out-of-scope"]
             foreign = [r for r in rows if r["kind"] == "out-of-scope"]
             with_facts = [r for r in answerable if r["key_facts"] is not None]
