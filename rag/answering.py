@@ -107,7 +107,7 @@ class Answerer:
 
     @cached_property
     def known_places(self) -> frozenset[str]:
-        places = {p for ps in self.searcher._places.values() for p in ps}
+        places = {p for ps in self.searcher.places.values() for p in ps}
         for doc in self.index.documents.values():
             region = str(doc.metadata.get("region") or "")
             places.update(re.findall(r"([\u4e00-\u9fff]{2,6}?)(?:省|市|区|县)", region))
@@ -116,7 +116,7 @@ class Answerer:
     def documents_of(self, place: str) -> tuple[str, ...]:
         return tuple(
             doc_id for doc_id, doc in self.index.documents.items()
-            if place in self.searcher._places.get(doc_id, ()) or place in str(doc.metadata.get("region", ""))
+            if place in self.searcher.places.get(doc_id, ()) or place in str(doc.metadata.get("region", ""))
         )
 
     @cached_property

@@ -107,11 +107,11 @@ class Searcher:
         return self.embedder
 
     @cached_property
-    def _places(self) -> dict[str, tuple[str, ...]]:
+    def places(self) -> dict[str, tuple[str, ...]]:
         return {doc_id: document_places(d.title, d.metadata) for doc_id, d in self.index.documents.items()}
 
     def mentioned_documents(self, query: str) -> set[str]:
-        return {doc_id for doc_id, places in self._places.items() if any(p in query for p in places)}
+        return {doc_id for doc_id, places in self.places.items() if any(p in query for p in places)}
 
     def warm_up(self) -> None:
         self._embedder().encode_queries(["碳达峰"])
