@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -144,6 +145,15 @@ class PolicyIndex:
     @property
     def model_id(self) -> str:
         return self.manifest["model"]["id"]
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """chunk id -> row: citations name clauses by id, and the id is what survives a rebuild."""
+        return {clause.chunk_id: row for row, clause in enumerate(self.clauses)}
+
+    def clause(self, chunk_id: str) -> Clause | None:
+        row = self.rows.get(chunk_id)
+        return None if row is None else self.clauses[row]
 
     @classmethod
     def exists(cls, folder: Path) -> bool:

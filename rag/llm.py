@@ -64,7 +64,7 @@ class LLMWriter:
         # Each citation's whole clause: the LLM may use the sentence's neighbours, the check uses the same text.
         texts = []
         for citation in answer.citations:
-            clause = next(c for c in answerer.index.clauses if c.chunk_id == citation.chunk_id)
+            clause = answerer.index.clause(citation.chunk_id)
             texts.append(f"《{clause.title}》{clause.section}：{clause.text}")
         return texts
 

@@ -41,7 +41,7 @@ def sources_html(answer: Answer, index: PolicyIndex) -> str:
     heading = "相关条款（供参考，不构成回答）" if answer.refused else "引用来源"
     for item in answer.citations or answer.related:
         doc = index.documents[item.doc_id]
-        clause = next((c for c in index.clauses if c.chunk_id == item.chunk_id), None)
+        clause = index.clause(item.chunk_id)
         lo, hi = (clause.start, clause.end) if clause else (item.start, item.end)
         body = _highlight(doc.text, item.start, item.end, lo, hi) if answer.citations else \
             html.escape(doc.text[lo:hi]).replace("\n", "<br>")
@@ -64,7 +64,7 @@ def sources_html(answer: Answer, index: PolicyIndex) -> str:
 def clause_in_context(index: PolicyIndex, chunk_id: str) -> str:
     """A clause with the clauses around it, itself highlighted: what staff see when they pick a result."""
     rows = index.clauses
-    position = next((i for i, c in enumerate(rows) if c.chunk_id == chunk_id), None)
+    position = index.rows.get(chunk_id)
     if position is None:
         return ""
     clause = rows[position]
