@@ -102,6 +102,8 @@ class Answerer:
         self.index = searcher.index
         self.settings = settings or searcher.settings
         self.llm = llm
+        self._idf_cache: dict[str, float] = {}
+        self._typo_cache: dict[str, str | None] = {}
 
     # -- corpus facts ---------------------------------------------------------------------------------
 
@@ -123,10 +125,6 @@ class Answerer:
     def _haystacks(self) -> list[str]:
         return [f"{c.title} {c.section} {c.text}".lower() for c in self.index.clauses]
 
-    @cached_property
-    def _idf_cache(self) -> dict[str, float]:
-        return {}
-
     def idf(self, term: str) -> float:
         """How rare a term is in the corpus: clauses containing it (or a synonym) as a substring, so words
         jieba splits differently ("碳惠" inside "碳惠天府") are still found."""
@@ -135,10 +133,6 @@ class Answerer:
             df = sum(1 for text in self._haystacks if self._found(term, text))
             self._idf_cache[term] = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
         return self._idf_cache[term]
-
-    @cached_property
-    def _typo_cache(self) -> dict[str, str | None]:
-        return {}
 
     def corrected(self, term: str) -> str:
         """A term of three or more characters the corpus never uses, one character away from one it does
@@ -163,7 +157,7 @@ class Answerer:
 
     @staticmethod
     def _found(term: str, text: str) -> bool:
-        text = text.lower()
+        """`text` is lower-cased by the caller, once (question terms are lower-cased already)."""
         return term in text or any(s in text for s in SYNONYMS.get(term, ()))
 
     def coverage(self, intent: Intent, clause: Clause) -> float:
@@ -172,13 +166,14 @@ class Answerer:
         longest = [t for t in intent.terms if not any(t != other and t in other for other in intent.terms)]
         if not longest:
             return 1.0
-        haystack = f"{clause.title} {clause.section} {clause.text}"
+        haystack = f"{clause.title} {clause.section} {clause.text}".lower()
         found = total = 0.0
         for term in longest:
+            corrected = self.corrected(term)
             # A term glued together from single characters (新盖, 碳惠) is a guess: it counts half.
-            weight = self.idf(self.corrected(term)) * (0.5 if term in intent.guessed else 1.0)
+            weight = self.idf(corrected) * (0.5 if term in intent.guessed else 1.0)
             total += weight
-            if self._found(self.corrected(term), haystack):
+            if self._found(corrected, haystack):
                 found += weight
             else:  # "碳达峰" absent but "达峰" there: credit for the part that is
                 parts = [p for p in intent.terms if p != term and p in term and self._found(p, haystack)]
@@ -187,7 +182,9 @@ class Answerer:
         return found / (total or 1.0)
 
     def _sentence_score(self, intent: Intent, text: str, clause_text: str, rank: int, scope: str = "") -> float:
+        """`clause_text` lower-cased by the caller (once per clause, not once per sentence)."""
         terms = [self.corrected(t) for t in intent.terms]
+        text = text.lower()
         score = sum(self.idf(t) * (1.0 if self._found(t, text) else 0.3 if self._found(t, clause_text) else 0.0)
                     for t in terms)
         for year in intent.years:
@@ -205,7 +202,8 @@ class Answerer:
         if len(text) <= MAX_QUOTE:
             return offset, offset + len(text)
         parts = [(m.start(), m.end()) for m in SEGMENT.finditer(text)]
-        scores = [self._sentence_score(intent, text[a:b], text, 1) for a, b in parts]
+        lowered = text.lower()
+        scores = [self._sentence_score(intent, text[a:b], lowered, 1) for a, b in parts]
         best = max(range(len(parts)), key=scores.__getitem__)
         first, last = max(0, best - 1), min(len(parts) - 1, best + 1)
         return offset + parts[first][0], offset + parts[last][1]
@@ -215,6 +213,7 @@ class Answerer:
         for hit in hits:
             clause = hit.clause
             coverage = self.coverage(intent, clause)
+            clause_text = clause.text.lower()
             previous: tuple[int, str] | None = None  # the sentence before, in the same paragraph
             for match in SENTENCE.finditer(clause.text):
                 text = match.group(0).strip()
@@ -225,7 +224,7 @@ class Answerer:
                 local = match.start() + match.group(0).find(text)
                 # "到2025年,…初步形成。…比重达到18.3%…": the year of a paragraph's lead governs what follows.
                 scope = previous[1] if previous and not YEAR.search(text) else ""
-                score = self._sentence_score(intent, text, clause.text, hit.rank, scope) + 4.0 * coverage
+                score = self._sentence_score(intent, text, clause_text, hit.rank, scope) + 4.0 * coverage
                 start, end = self._trim(intent, text, clause.start + local)
                 if scope and any(y in scope and y not in text for y in intent.years) and \
                         end - (clause.start + previous[0]) <= 2 * MAX_QUOTE:
@@ -293,7 +292,7 @@ class Answerer:
                 return self._refuse(intent, hits, "duty", why)
         best = options[0] if options else None
         why.update(coverage=round(best.coverage, 3) if best else 0.0, score=round(best.score, 2) if best else 0.0)
-        if best is None or best.coverage < MIN_COVERAGE or (intent.kind == "numeric" and not DIGIT.search(self._text(best))):
+        if not self._answers(intent, best):
             return self._refuse(intent, hits, "absent", why)
         start, end = best.start, best.end
         if intent.kind in ("general", "definition"):  # "有什么举措": the next sentence usually continues the list
@@ -317,6 +316,18 @@ class Answerer:
         if intent.places:
             return any(p in t for t in titles for p in intent.places)
         return "本方案" in text or "本意见" in text
+
+    def _answers(self, intent: Intent, candidate: Candidate | None) -> bool:
+        """The best sentence answers when its clause covers the question and, asked for a number, has one."""
+        if candidate is None or candidate.coverage < MIN_COVERAGE:
+            return False
+        return intent.kind != "numeric" or DIGIT.search(self._text(candidate)) is not None
+
+    @staticmethod
+    def _who(organisation: str | None, name: str) -> str:
+        if organisation and name != organisation:
+            return f"{organisation}（联系人：{name}）"
+        return organisation or name
 
     def _text(self, candidate: Candidate) -> str:
         return self.index.documents[candidate.clause.doc_id].text[candidate.start:candidate.end]
@@ -365,9 +376,7 @@ class Answerer:
                 clause = next((c for c in self.index.clauses
                                if c.doc_id == doc_id and c.start <= contact.start and contact.end <= c.end), hit.clause)
                 citation = self._citation(1, clause, contact.start, contact.end)
-                who = contact.organisation or ""
-                if contact.organisation and contact.name != contact.organisation:
-                    who += f"（联系人：{contact.name}）"
+                who = self._who(contact.organisation, contact.name)
                 text = f"《{doc.title}》给出的咨询方式：{who}，电话{contact.phone}。原文：{citation.quote}[1]"
                 answer = Answer(intent.question, text, False, intent.script, [citation],
                                 [{"name": contact.name, "phone": contact.phone, "organisation": contact.organisation,
@@ -379,15 +388,12 @@ class Answerer:
         contacts = self._contacts(citations)
         if contacts:
             c = contacts[0]
-            who = c["organisation"] or c["name"]
-            if c["organisation"] and c["name"] != c["organisation"]:
-                who += f"（{c['name']}）"
-            text += f"\n如需进一步咨询，可联系{who}，电话{c['phone']}。"
+            text += f"\n如需进一步咨询，可联系{self._who(c['organisation'], c['name'])}，电话{c['phone']}。"
         return Answer(intent.question, text, False, intent.script, citations, contacts, intent=intent, why=why)
 
     def _compare(self, intent: Intent) -> Answer:
         rows, citations = [], []
-        vector = self.searcher._embedder().encode_queries([intent.normalized])[0]
+        vector = self.searcher.embed_question(intent.normalized)
         for place in intent.places:
             docs = self.documents_of(place)
             if not docs:
@@ -401,7 +407,7 @@ class Answerer:
             hits = self.searcher.search(question, k=CANDIDATES, filters=Filters(doc_ids=docs), vector=vector)
             options = self.candidates(sub, hits)
             best = options[0] if options else None
-            if best is None or best.coverage < MIN_COVERAGE or (sub.kind == "numeric" and not DIGIT.search(self._text(best))):
+            if not self._answers(sub, best):
                 rows.append(f"{place}：文件中没有找到相关内容。")
                 continue
             citation = self._citation(len(citations) + 1, best.clause, best.start, best.end)

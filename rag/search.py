@@ -113,6 +113,9 @@ class Searcher:
     def mentioned_documents(self, query: str) -> set[str]:
         return {doc_id for doc_id, places in self.places.items() if any(p in query for p in places)}
 
+    def embed_question(self, question: str) -> np.ndarray:
+        return self._embedder().encode_queries([question])[0]
+
     def warm_up(self) -> None:
         self._embedder().encode_queries(["碳达峰"])
 
@@ -163,7 +166,7 @@ class Searcher:
         dense = bm25 = []
         if mode in ("dense", "hybrid"):
             if vector is None:
-                vector = self._embedder().encode_queries([query])[0]
+                vector = self.embed_question(query)
             dense = self._dense_ranking(vector, allowed, depth)
         if mode in ("bm25", "hybrid"):
             bm25 = self._bm25_ranking(query, allowed, depth)
