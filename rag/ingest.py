@@ -13,7 +13,6 @@ from .clauses import Clause, build_clauses
 from .cleaning import PolicyDocument, clean_document
 from .config import Settings
 from .documents import CATALOG_NAMES, SUFFIXES, LoadError, NOT_DOCUMENTS, load_document, read_catalog
-from .structure import has_structure, parse_sections
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,8 @@ def ingest_file(path: Path, catalog_entry: dict | None = None, settings: Setting
     clauses = build_clauses(
         document.doc_id, document.title, document.text, settings.chunk_max_chars, settings.chunk_min_chars
     )
-    return IngestedDocument(document, clauses, has_structure(parse_sections(document.text)))
+    # A clause under a numbered heading has a section path: no need to parse the text a second time.
+    return IngestedDocument(document, clauses, any(c.section_path for c in clauses))
 
 
 def _candidates(directory: Path) -> Iterator[Path]:

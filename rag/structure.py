@@ -60,6 +60,3 @@ def parse_sections(text: str) -> list[Section]:
         sections.append(Section(path, start, len(text), heading_only))
     return sections
 
-
-def has_structure(sections: list[Section]) -> bool:
-    return any(section.path for section in sections)
