@@ -16,6 +16,7 @@ from functools import cached_property
 
 from .clauses import Clause
 from .headings import match_heading
+from .responsibility import notes_in
 from .config import Settings
 from .intent import SYNONYMS, YEAR, Intent, analyse
 from .search import Filters, Hit, Searcher
@@ -345,9 +346,10 @@ class Answerer:
             seen.add(clause.chunk_id)
             if option.coverage < MIN_COVERAGE:
                 continue
-            note = next((m for m in re.finditer(r"[（(][^（()）]*(?:牵头|配合|负责)[^（()）]*[)）]", clause.text)), None)
-            if note is None:
+            notes = notes_in(clause.text)
+            if not notes:
                 continue
+            note = notes[0]
             # What the task is (its first sentence after the heading) and who does it (the note).
             first = next((m for m in SENTENCE.finditer(clause.text) if not self._is_heading(m.group(0).strip())), None)
             sentence = first or SENTENCE.search(clause.text)

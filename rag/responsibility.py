@@ -79,15 +79,19 @@ def parse_note(note: str) -> Responsibility | None:
     return Responsibility(tuple(dict.fromkeys(lead)), tuple(dict.fromkeys(supporting)))
 
 
+def notes_in(text: str) -> list[re.Match]:
+    """The parentheticals of `text` that assign departments (where a clause says who does the work)."""
+    return [m for m in PARENTHETICAL.finditer(text) if parse_note(m.group(1))]
+
+
 def responsibility_of(text: str) -> Responsibility:
     """All departments a clause assigns, lead and supporting, in order of first mention."""
     lead: list[str] = []
     supporting: list[str] = []
-    for match in PARENTHETICAL.finditer(text):
+    for match in notes_in(text):
         note = parse_note(match.group(1))
-        if note:
-            lead.extend(note.lead)
-            supporting.extend(note.supporting)
+        lead.extend(note.lead)
+        supporting.extend(note.supporting)
     lead = list(dict.fromkeys(lead))
     return Responsibility(tuple(lead), tuple(d for d in dict.fromkeys(supporting) if d not in lead))
 
