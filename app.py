@@ -20,7 +20,7 @@ import gradio as gr
 
 from rag.answering import Answerer, Conversation
 from rag.config import Settings
-from rag.documents import SUFFIXES, LoadError, decode_bytes, doc_id_for
+from rag.documents import SUFFIXES, LoadError, doc_id_for, load_document
 from rag.index import PolicyIndex, build_index
 from rag.present import answer_markdown, clause_in_context, sources_html
 from rag.search import MODES, Filters, Searcher
@@ -168,21 +168,30 @@ class PolicyApp:
         for doc in self.searcher.index.documents.values():
             m = doc.metadata
             rows.append([doc.doc_id, doc.title, m.get("issuer", ""), m.get("region", ""), m.get("level", ""),
-                         m.get("date", ""), m.get("type", ""), counts.get(doc.doc_id, 0)])
+                         m.get("date", ""), m.get("type", ""), counts.get(doc.doc_id, 0),
+                         "、".join(d["doc_id"] for d in doc.duplicates)])
         return rows
 
     def check_upload(self, path: Path) -> str | None:
-        """Why a file cannot be added, in Chinese, or None."""
+        """Why a file cannot be added, in Chinese, or None. The file is read the way indexing reads it."""
         if path.suffix.lower() not in SUFFIXES:
             return f"{path.name}：不支持的文件类型（支持 {'、'.join(SUFFIXES)}）"
         size = path.stat().st_size
-        if size > self.settings.upload_max_mb * 1024 * 1024:
-            return f"{path.name}：文件过大（{size / 1024 / 1024:.1f} MB，上限 {self.settings.upload_max_mb} MB）"
+        if size > self.settings.max_file_mb * 1024 * 1024:
+            return f"{path.name}：文件过大（{size / 1024 / 1024:.1f} MB，上限 {self.settings.max_file_mb} MB）"
         try:
-            decode_bytes(path.read_bytes(), path)
+            load_document(path)
         except LoadError as exc:
             return f"{path.name}：{exc.reason}"
         return None
+
+    def upload_target(self, name: str) -> Path:
+        """Where an upload is stored: its sanitised id inside the upload folder, whatever the name says."""
+        folder = self.settings.upload_dir.resolve()
+        target = (folder / (doc_id_for(Path(name)) + Path(name).suffix.lower())).resolve()
+        if target.parent != folder:  # cannot happen with doc_id_for's alphabet; checked because it matters
+            raise ValueError(f"upload name {name!r} escapes the upload folder")
+        return target
 
     def upload(self, files: list | None, progress=gr.Progress(track_tqdm=True)):
         if not files:
@@ -199,7 +208,7 @@ class PolicyApp:
             target = self.settings.upload_dir
             target.mkdir(parents=True, exist_ok=True)
             for path in accepted:
-                shutil.copy(path, target / (doc_id_for(path) + path.suffix.lower()))
+                shutil.copy(path, self.upload_target(path.name))
             from rag.embedding import Embedder
 
             progress(0, desc="正在建立索引…")
@@ -263,10 +272,10 @@ def build_ui(app: PolicyApp) -> gr.Blocks:
                          [results, chunk_ids, export, status], api_visibility="private")
             results.select(app.staff_context, [chunk_ids], context, api_visibility="private")
         with gr.Tab("文件库"):
-            table = gr.Dataframe(app.documents(), headers=["编号", "标题", "发布机关", "地区", "层级", "日期", "类型", "条款数"],
+            table = gr.Dataframe(app.documents(), headers=["编号", "标题", "发布机关", "地区", "层级", "日期", "类型", "条款数", "同文另一来源"],
                                  interactive=False, wrap=True)
             files = gr.File(file_count="multiple", file_types=list(SUFFIXES),
-                            label=f"上传文件（{'、'.join(SUFFIXES)}，每个不超过 {app.settings.upload_max_mb} MB）")
+                            label=f"上传文件（{'、'.join(SUFFIXES)}，每个不超过 {app.settings.max_file_mb} MB）")
             add = gr.Button("加入索引", variant="primary")
             upload_status = gr.Textbox(label="结果", lines=3, interactive=False)
             add.click(app.upload, [files], [upload_status, table], api_visibility="private")

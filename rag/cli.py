@@ -102,9 +102,12 @@ def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
         _err(f"skipped {skipped.path}: {skipped.reason}")
     for doc_id in report.unstructured:
         _err(f"no numbered headings in {doc_id}: split into paragraphs instead")
+    for dup in report.duplicates:
+        _err(f"near duplicate {dup.path}: same policy as {dup.kept} (similarity {dup.similarity:.2f}), indexed once")
     _err(f"index {settings.index_dir}: {len(report.added) + len(report.changed) + len(report.unchanged)} documents, "
          f"{report.clauses} clauses ({report.embedded} embedded, {report.reused} reused), "
-         f"{len(report.unchanged)} files unchanged, {len(report.skipped)} skipped, {report.seconds:.1f}s")
+         f"{len(report.unchanged)} files unchanged, {len(report.duplicates)} near duplicates, {len(report.skipped)} skipped, "
+         f"{report.seconds:.1f}s")
 
 
 def _read_batch(path: Path) -> list[dict]:

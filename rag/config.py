@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     upload_dir: Path = Path("uploads")  # documents added in the app; indexed with the corpus folders
-    upload_max_mb: int = 20
+    # Larger files are refused, in the corpus and on upload (POLICY_RAG_UPLOAD_MAX_MB still works).
+    max_file_mb: int = Field(default=20, validation_alias=AliasChoices("POLICY_RAG_MAX_FILE_MB", "POLICY_RAG_UPLOAD_MAX_MB"))
     feedback_path: Path = Path("feedback/feedback.jsonl")
 
     def all_corpus_dirs(self) -> list[Path]:

@@ -1,8 +1,10 @@
 """Load: corpus files as published -> decoded text plus catalogue metadata.
 
-Reads `.txt`, `.md` and `.html` files, detects their encoding (UTF-8, UTF-8 with BOM, UTF-16 with BOM,
-GB18030/GBK and what charset-normalizer recognises), and refuses empty, binary or undecodable files with
-a `LoadError` that names the file and says what is wrong, so the caller can skip it and go on.
+Reads `.txt`, `.md` and `.html` files, detecting their encoding (UTF-8, UTF-8 with BOM, UTF-16 with BOM,
+GB18030/GBK and what charset-normalizer recognises), the text layer of `.pdf` files (pypdf) and the
+paragraphs and tables of `.docx` files (python-docx). Empty, oversized, binary, undecodable, scanned
+(image-only) or malformed files raise a `LoadError` that names the file and says what is wrong, so the
+caller can skip it and go on.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +20,12 @@ import charset_normalizer
 import yaml
 from bs4 import BeautifulSoup
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+TEXT_SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIXES = TEXT_SUFFIXES + (".pdf", ".docx")
+# A scanned page has no text layer; a page of real policy text has hundreds of characters.
+MIN_CHARS_PER_PDF_PAGE = 20
+# A .docx is a zip: refuse one that would inflate past this (a zip bomb) before python-docx opens it.
+MAX_DOCX_UNZIPPED_BYTES = 200 * 1024 * 1024
 CATALOG_NAMES = ("catalog.yaml", "catalog.yml")
 # Folder notes that travel with a corpus but are not policy documents.
 NOT_DOCUMENTS = {"index.md", "readme.md"}
@@ -42,13 +50,18 @@ class RawDocument:
     path: Path
     text: str  # decoded, otherwise untouched (HTML already reduced to its text)
     encoding: str
-    format: str  # txt | md | html
+    format: str  # txt | md | html | pdf | docx
     catalog: dict = field(default_factory=dict)  # title, issuer, region, level, date, type, ...
 
 
 def doc_id_for(path: Path) -> str:
-    """The file stem: stable across rebuilds and readable in citations."""
-    return re.sub(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]+", "-", path.stem).strip("-") or "document"
+    """The file stem: stable across rebuilds and readable in citations.
+
+    Also a safe file name for uploads: only letters, digits, CJK, `_ . -`; no leading dot (hidden files
+    are not indexed), no path separators, at most 80 characters.
+    """
+    stem = unicodedata.normalize("NFKC", Path(path).stem)
+    return re.sub(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]+", "-", stem).strip("-.")[:80].strip("-.") or "document"
 
 
 def _plausible_text(text: str) -> bool:
@@ -124,14 +137,74 @@ def read_catalog(directory: Path) -> dict[str, dict]:
     return {}
 
 
-def load_document(path: Path, catalog: dict | None = None) -> RawDocument:
+def pdf_text(path: Path) -> str:
+    """The text layer of a PDF, page by page; a scanned (image-only) PDF is refused, not indexed empty."""
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(path, "PDF 已加密，无法读取 (encrypted PDF)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(path, f"PDF 文件已损坏 (malformed PDF: {exc})") from exc
+    visible = sum(len("".join(page.split())) for page in pages)
+    if not pages or visible < MIN_CHARS_PER_PDF_PAGE * len(pages):
+        raise LoadError(path, f"扫描版 PDF，没有文字层，需先做文字识别 (scanned PDF: {len(pages)} pages, "
+                              f"{visible} characters of text; run OCR first)")
+    return "\n".join(pages)
+
+
+def docx_text(path: Path) -> str:
+    """Paragraphs and table rows of a Word file, in document order."""
+    import docx
+    from docx.document import Document
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise LoadError(path, f"不是有效的 Word 文件 (not a .docx zip: {exc})") from exc
+    if inflated > MAX_DOCX_UNZIPPED_BYTES:
+        raise LoadError(path, f"Word 文件解压后过大，疑似压缩炸弹 (unzips to {inflated / 1e6:.0f} MB)")
+    try:
+        document: Document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises many kinds (KeyError, ValueError, lxml errors) on bad files
+        raise LoadError(path, f"Word 文件已损坏 (malformed .docx: {type(exc).__name__}: {exc})") from exc
+    lines = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            lines.append(block.text)
+        elif isinstance(block, Table):
+            lines += ["\t".join(cell.text for cell in row.cells) for row in block.rows]
+    return "\n".join(lines)
+
+
+def load_document(path: Path, catalog: dict | None = None, max_bytes: int | None = None) -> RawDocument:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LoadError(path, f"无法读取 (cannot read: {exc.strerror or exc})") from exc
+    if max_bytes is not None and size > max_bytes:
+        raise LoadError(path, f"文件过大 (file too large: {size / 1024 / 1024:.1f} MB, limit "
+                              f"{max_bytes / 1024 / 1024:.0f} MB)")
+    fmt = path.suffix.lower().lstrip(".")
+    entry = dict(catalog or {})
+    if fmt in ("pdf", "docx"):
+        text = pdf_text(path) if fmt == "pdf" else docx_text(path)
+        if not text.strip():
+            raise LoadError(path, "文件为空 (no text in the document)")
+        return RawDocument(doc_id_for(path), path, text, "", fmt, entry)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise LoadError(path, f"无法读取 (cannot read: {exc.strerror or exc})") from exc
     text, encoding = decode_bytes(data, path)
-    fmt = path.suffix.lower().lstrip(".")
-    entry = dict(catalog or {})
     if fmt in ("html", "htm"):
         fmt = "html"
         text, page_title = html_to_text(text)
@@ -140,4 +213,3 @@ def load_document(path: Path, catalog: dict | None = None) -> RawDocument:
         if not text.strip():
             raise LoadError(path, "网页中没有正文 (HTML page has no visible text)")
     return RawDocument(doc_id_for(path), path, text, encoding, fmt, entry)
-

@@ -34,6 +34,7 @@ from .clauses import Clause
 from .cleaning import PolicyDocument
 from .config import Settings
 from .documents import LoadError, doc_id_for
+from .duplicates import Duplicate, DuplicateFinder
 from .ingest import Skipped, ingest_file, iter_corpus_files
 from .lexical import BM25Index, add_words, tokenize
 from .responsibility import Contact
@@ -56,6 +57,8 @@ class DocumentRecord:
     metadata: dict
     contacts: list[dict]
     text: str
+    # Other files holding the same policy (near duplicates), not indexed: {"doc_id", "path", "similarity"}.
+    duplicates: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_document(cls, document: PolicyDocument, content_hash: str) -> DocumentRecord:
@@ -74,6 +77,7 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
     unstructured: list[str] = field(default_factory=list)
     embedded: int = 0
     reused: int = 0
@@ -227,10 +231,11 @@ def build_index(
         for row, clause in enumerate(previous.clauses):
             old_rows.setdefault(clause.doc_id, []).append(row)
 
-    documents: list[DocumentRecord] = []
+    documents: dict[str, DocumentRecord] = {}
     clauses: list[Clause] = []
     vectors: list[np.ndarray | None] = []  # per clause: reused vector, or None to embed
     seen_ids: dict[str, str] = {}
+    finder = DuplicateFinder()
     for path, catalog_entry, error in iter_corpus_files(corpus_dirs):
         if error:
             report.skipped.append(error)
@@ -243,30 +248,39 @@ def build_index(
         digest = content_hash(data, catalog_entry)
         old = old_docs.pop(doc_id_for(path), None)
         if old is not None and old.content_hash == digest:
-            old.path = str(path)
-            documents.append(old)
-            for row in old_rows.get(old.doc_id, []):
-                clauses.append(previous.clauses[row])
-                vectors.append(previous.vectors[row])
-            report.unchanged.append(old.doc_id)
-            seen_ids[old.doc_id] = str(path)
+            record, doc_clauses, doc_vectors, status = old, None, None, report.unchanged
+            record.path, record.duplicates = str(path), []
+        else:
+            try:
+                ingested = ingest_file(path, catalog_entry, settings)
+            except LoadError as exc:
+                report.skipped.append(Skipped(str(exc.path), exc.reason))
+                continue
+            record = DocumentRecord.from_document(ingested.document, digest)
+            doc_clauses, doc_vectors = ingested.clauses, [None] * len(ingested.clauses)
+            status = report.changed if old is not None else report.added
+            if not ingested.structured:
+                report.unstructured.append(record.doc_id)
+        if record.doc_id in seen_ids:
+            report.skipped.append(Skipped(str(path), f"文档编号重复 (duplicate document id {record.doc_id!r}, also {seen_ids[record.doc_id]})"))
             continue
-        try:
-            ingested = ingest_file(path, catalog_entry, settings)
-        except LoadError as exc:
-            report.skipped.append(Skipped(str(exc.path), exc.reason))
+        same = finder.check(record.doc_id, record.text)
+        if same:
+            # Indexed once, under the first copy in corpus order; the other source is recorded on it.
+            kept, similarity = same
+            duplicate = Duplicate(record.doc_id, str(path), kept, similarity)
+            report.duplicates.append(duplicate)
+            documents[kept].duplicates.append({"doc_id": record.doc_id, "path": str(path), "similarity": similarity})
             continue
-        doc = ingested.document
-        if doc.doc_id in seen_ids:
-            report.skipped.append(Skipped(str(path), f"文档编号重复 (duplicate document id {doc.doc_id!r}, also {seen_ids[doc.doc_id]})"))
-            continue
-        seen_ids[doc.doc_id] = str(path)
-        documents.append(DocumentRecord.from_document(doc, digest))
-        clauses.extend(ingested.clauses)
-        vectors.extend([None] * len(ingested.clauses))
-        (report.changed if old is not None else report.added).append(doc.doc_id)
-        if not ingested.structured:
-            report.unstructured.append(doc.doc_id)
+        seen_ids[record.doc_id] = str(path)
+        documents[record.doc_id] = record
+        status.append(record.doc_id)
+        if doc_clauses is None:  # unchanged: clauses and vectors come from the previous index
+            rows = old_rows.get(record.doc_id, [])
+            doc_clauses = [previous.clauses[row] for row in rows]
+            doc_vectors = [previous.vectors[row] for row in rows]
+        clauses.extend(doc_clauses)
+        vectors.extend(doc_vectors)
     report.removed = sorted(record.doc_id for record in old_docs.values())
 
     todo = [i for i, vector in enumerate(vectors) if vector is None]
@@ -292,10 +306,13 @@ def build_index(
         "passage_header": settings.passage_header,
         "faiss_index": settings.faiss_index, "chunk_max_chars": settings.chunk_max_chars,
         "chunk_min_chars": settings.chunk_min_chars, "clause_count": len(clauses), "document_count": len(documents),
-        "files": {d.path: {"doc_id": d.doc_id, "content_hash": d.content_hash} for d in documents},
+        "files": {
+            **{d.path: {"doc_id": d.doc_id, "content_hash": d.content_hash} for d in documents.values()},
+            **{d.path: {"doc_id": d.doc_id, "duplicate_of": d.kept, "similarity": d.similarity} for d in report.duplicates},
+        },
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_atomically(folder, manifest, documents, clauses, matrix, _faiss_index(matrix, settings.faiss_index), bm25, lexicon)
+    _write_atomically(folder, manifest, list(documents.values()), clauses, matrix, _faiss_index(matrix, settings.faiss_index), bm25, lexicon)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from .answering import Answer
 from .index import PolicyIndex
@@ -48,8 +49,10 @@ def sources_html(answer: Answer, index: PolicyIndex) -> str:
         title = html.escape(_script(item.title, answer))
         section = html.escape(_script(item.section or "（正文前）", answer))
         full = html.escape(doc.text).replace("\n", "<br>")
+        also = "".join(f"<div class='muted'>同一文件另见：{html.escape(Path(d['path']).name)}</div>"
+                       for d in doc.duplicates)
         cards.append(
-            f"<div class='source' id='source-{item.n}'><div class='source-head'>[{item.n}] 《{title}》</div>"
+            f"<div class='source' id='source-{item.n}'><div class='source-head'>[{item.n}] 《{title}》</div>{also}"
             f"<div class='source-section'>{section}</div><div class='source-text'>{body}</div>"
             f"<details><summary>查看全文</summary><div class='full-text'>{full}</div></details></div>"
         )

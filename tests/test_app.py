@@ -122,7 +122,7 @@ def test_uploads_are_checked_then_indexed(policy_app, tmp_path):
     garbled = tmp_path / "garbled.txt"
     garbled.write_bytes(bytes([0x81, 0x20, 0xFE, 0x0A]) * 50)
     assert "无法识别文件编码" in policy_app.check_upload(garbled)
-    small = Settings(upload_max_mb=0)
+    small = Settings(max_file_mb=0)
     note = tmp_path / "notice.txt"
     note.write_text("一、总体要求\n本区到2025年建成充电桩200根。\n二、组织实施\n区发改局负责统筹。", encoding="utf-8")
     assert "文件过大" in PolicyApp.check_upload(type("A", (), {"settings": small})(), note)

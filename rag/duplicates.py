@@ -1,0 +1,62 @@
+"""Near-duplicate documents: the same policy published by two sources is indexed once.
+
+Two copies of one policy differ in their headers, line breaks, a reposting site's title and the odd
+character the PDF text layer lost, so exact hashes miss them. Texts are compared on their 5-character
+shingles (letters, digits and CJK only): MinHash LSH finds candidates without comparing every pair, and
+the exact Jaccard similarity of the shingle sets decides. Measured on corpus-extra: the two `_a/_b` pairs
+score 0.80 and 0.89; the closest distinct documents (a regulation and its implementing rules, a plan and
+the opinions it implements) score at most 0.17.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from datasketch import MinHash, MinHashLSH
+
+SHINGLE = 5
+THRESHOLD = 0.6  # exact Jaccard at or above this is the same document
+PERMUTATIONS = 128
+_NOT_TEXT = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]+")
+
+
+def shingles(text: str) -> set[str]:
+    letters = _NOT_TEXT.sub("", text)
+    return {letters[i:i + SHINGLE] for i in range(max(1, len(letters) - SHINGLE + 1))}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    doc_id: str  # the copy that is not indexed
+    path: str
+    kept: str  # the document id indexed in its place
+    similarity: float
+
+
+class DuplicateFinder:
+    """Add documents in corpus order; each is either new or the near duplicate of one added before."""
+
+    def __init__(self, threshold: float = THRESHOLD):
+        self.threshold = threshold
+        # LSH is tuned a little below the decision threshold so it does not miss pairs near it.
+        self.lsh = MinHashLSH(threshold=max(0.1, threshold - 0.2), num_perm=PERMUTATIONS)
+        self.sets: dict[str, set[str]] = {}
+
+    def check(self, doc_id: str, text: str) -> tuple[str, float] | None:
+        """(kept document id, similarity) when `text` duplicates an earlier document, else None; a new
+        document is remembered for later checks."""
+        grams = shingles(text)
+        signature = MinHash(num_perm=PERMUTATIONS)
+        signature.update_batch([g.encode("utf-8") for g in grams])
+        scored = [(jaccard(grams, self.sets[other]), other) for other in self.lsh.query(signature)]
+        best = max(scored, default=None)
+        if best and best[0] >= self.threshold:
+            return best[1], round(best[0], 3)
+        self.sets[doc_id] = grams
+        self.lsh.insert(doc_id, signature)
+        return None
