@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import shutil
@@ -21,7 +22,7 @@ import gradio as gr
 from rag.answering import Answerer, Conversation
 from rag.config import Settings
 from rag.documents import SUFFIXES, LoadError, doc_id_for, load_document
-from rag.index import PolicyIndex, build_index
+from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.present import answer_markdown, clause_in_context, sources_html
 from rag.search import MODES, Filters, Searcher
 from rag.textnorm import to_traditional
@@ -93,7 +94,9 @@ class PolicyApp:
             yield history, "", conversation, last, gr.update()
             return
         conversation = conversation or Conversation(self.extractive)
-        history.append({"role": "user", "content": message})
+        # The question is shown as typed, as text: markup in it is escaped, never rendered or run.
+        shown = message if len(message) <= 2000 else message[:2000] + "…"
+        history.append({"role": "user", "content": html.escape(shown)})
         yield history + [{"role": "assistant", "content": "…"}], "", conversation, last, gr.update()
         answer = conversation.ask(message)
         if self.llm is not None and not answer.refused:
@@ -288,7 +291,10 @@ def main() -> None:
     settings = Settings()
     started = time.perf_counter()
     PolicyApp.ensure_index(settings)
-    app = PolicyApp(settings)
+    try:
+        app = PolicyApp(settings)
+    except IndexUnavailable as exc:
+        raise SystemExit(f"无法启动：{exc}") from exc
     demo = build_ui(app)
     print(f"政策问答 ready in {time.perf_counter() - started:.1f}s: http://{settings.host}:{settings.port}", flush=True)
     demo.queue().launch(server_name=settings.host, server_port=settings.port, css=CSS, show_error=True)

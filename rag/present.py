@@ -22,7 +22,9 @@ def answer_markdown(answer: Answer) -> str:
     """The chat message: [n] markers link to the matching entry of the sources panel."""
     text = html.escape(answer.answer).replace("\n", "  \n")
     text = re.sub(r"\[(\d+)\]", r"[[\1]](#source-\1)", text)
-    if answer.refused:
+    if answer.notice:
+        text = f"*{html.escape(_script(answer.notice, answer))}*  \n{text}"
+    if answer.refused and not answer.why.get("empty_question"):
         return f"**{_script(NOT_FOUND, answer)}**  \n{text}"
     return text
 

@@ -17,12 +17,13 @@ from .clauses import Clause
 from .config import Settings
 from .index import IndexUnavailable, PolicyIndex
 from .lexical import tokenize
-from .textnorm import normalize_query
+from .textnorm import normalize_query, prepare_question
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
 # Each list contributes this many candidates to the fusion.
 FUSION_DEPTH = 50
+MAX_K = 200  # a results page, not a dump of the index
 # A question that names a place ("瑞金…", "成都…") is about that place's documents: their clauses get what
 # one more first place in the fusion is worth.
 PLACE_BONUS = 1.0 / (RRF_K + 1)
@@ -158,8 +159,9 @@ class Searcher:
         """`vector`: the question already embedded (a multi-document answer searches each document with it)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
-        query = normalize_query(query)
-        if not query or not self.index.clauses:
+        query = normalize_query(prepare_question(query)[0])
+        k = min(int(k), MAX_K)
+        if not query or not self.index.clauses or k < 1:
             return []
         allowed = self.allowed_rows(filters or Filters())
         depth = max(k, FUSION_DEPTH)

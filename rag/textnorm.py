@@ -52,6 +52,37 @@ def strip_pinyin(text: str) -> str:
     return text
 
 
+# Longer questions are cut here, with a notice: a real question is a sentence or two; a pasted page
+# would only slow every stage down (the embedder reads 512 tokens anyway).
+MAX_QUESTION_CHARS = 1000
+# Terminal colour codes and HTML tags (a question pasted from a page or a console) are not words of it.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+HTML_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
+HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def prepare_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> tuple[str, str | None]:
+    """A question as typed -> (the text every stage sees, a notice for the asker or None).
+
+    Control and format characters (NUL, escape sequences, bidi overrides, zero-width) become spaces or go;
+    terminal escapes and HTML tags go (a script's body with its tag); runs of whitespace become one space;
+    text past `limit` characters is cut."""
+    text = HTML_TAG.sub(" ", HTML_SCRIPT.sub(" ", ANSI_ESCAPE.sub("", text or "")))
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029":
+            kept.append(" ")
+        elif category == "Cc":
+            continue  # NUL, BEL, ESC…: noise inside a word, not a word break
+        elif category not in ("Cf", "Cs", "Co", "Cn") or ch == "\u200d":  # ZWJ joins emoji sequences
+            kept.append(ch)
+    cleaned = " ".join("".join(kept).split())
+    if len(cleaned) > limit:
+        return cleaned[:limit], f"问题过长（{len(cleaned)} 字），只按前 {limit} 字回答。"
+    return cleaned, None
+
+
 def normalize_query(text: str) -> str:
     """What a question goes through before retrieval: the character steps of cleaning, nothing else."""
     return to_simplified(strip_pinyin(normalize_chars(text))).strip()

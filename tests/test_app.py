@@ -118,7 +118,13 @@ def test_staff_search_table_context_and_csv(policy_app):
 def test_uploads_are_checked_then_indexed(policy_app, tmp_path):
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4")
-    assert "不支持的文件类型" in policy_app.check_upload(bad)
+    assert "PDF 文件已损坏" in policy_app.check_upload(bad)
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ\x90\x00")
+    assert "不支持的文件类型" in policy_app.check_upload(program)
+    folder = policy_app.settings.upload_dir.resolve()
+    for name in ("../../etc/cron.d/evil.txt", "..", "/abs/path.txt", "a/../../b.docx", "\u202e.txt"):
+        assert policy_app.upload_target(name).parent == folder
     garbled = tmp_path / "garbled.txt"
     garbled.write_bytes(bytes([0x81, 0x20, 0xFE, 0x0A]) * 50)
     assert "无法识别文件编码" in policy_app.check_upload(garbled)
@@ -150,6 +156,10 @@ def _chromium():
     return playwright, browser
 
 
+MARKUP_QUESTION = ('<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"><b>粗体</b>'
+                   "成都到2025年新能源车要达到多少辆？")
+
+
 def test_a_person_asks_in_a_real_browser(live_url):
     playwright, browser = _chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -164,6 +174,14 @@ def test_a_person_asks_in_a_real_browser(live_url):
         assert "全市新能源汽车达到80万辆" in page.inner_text("#sources mark")
         page.click("#sources details summary")  # the full document, one click away
         assert page.is_visible("#sources .full-text")
+        # Markup in a question is shown as the text it is: never run, never rendered.
+        page.fill("#question textarea", MARKUP_QUESTION)
+        page.click("#ask")
+        page.wait_for_function("document.querySelector('#chat').innerText.includes('<script>window.__pwned=1')",
+                               timeout=30000)
+        assert page.evaluate("window.__pwned === undefined")
+        assert page.evaluate("![...document.querySelectorAll('#chat img')].some(e => e.getAttribute('src') === 'x')"
+                             " && ![...document.querySelectorAll('#chat b')].some(e => e.innerText === '粗体')")
         page.screenshot(path=str(ARTIFACTS / "desktop.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
