@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 
 INDEX ?= index
 
-.PHONY: run test install browser index bench eval eval-full clean
+.PHONY: run test install browser index bench bench-scale load eval eval-full clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ index: install
 
 bench: install
 	$(PY) eval/bench.py
+
+# Retrieval at 10^4..10^6 clauses (real clauses replicated and perturbed): memory, build time, p95, recall@10.
+bench-scale: install
+	$(PY) eval/scale.py
+
+# N = 1, 8, 32 concurrent gradio_client users against a freshly started app on loopback (a few minutes).
+load: install
+	@test -f $(INDEX)/manifest.json || $(PY) -m rag index --index $(INDEX)
+	$(PY) eval/loadtest.py
 
 # Builds (or updates) index/ and index-noheader/ as needed, then writes eval/reports/<timestamp>/.
 eval: install

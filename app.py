@@ -227,6 +227,8 @@ class PolicyApp:
 
 def build_ui(app: PolicyApp) -> gr.Blocks:
     doc_ids = sorted(app.searcher.index.documents)
+    # Every answering or searching event draws on one pool of `concurrency` workers; indexing has its own.
+    work = {"concurrency_id": "answer", "concurrency_limit": app.settings.concurrency, "api_visibility": "private"}
     with gr.Blocks(title="政策问答") as demo:
         gr.Markdown("## 政策问答\n用日常语言提问，回答引用政策原文，标注到具体条款。")
         with gr.Tab("政策咨询"):
@@ -248,8 +250,8 @@ def build_ui(app: PolicyApp) -> gr.Blocks:
                     sources = gr.HTML("<p class='muted'>提问后，这里显示回答所引用的政策原文。</p>", elem_id="sources")
             outputs = [chatbot, question, conversation, last, sources]
             inputs = [question, chatbot, conversation, last]
-            ask_button.click(app.chat, inputs, outputs, api_visibility="private")
-            question.submit(app.chat, inputs, outputs, api_visibility="private")
+            ask_button.click(app.chat, inputs, outputs, **work)
+            question.submit(app.chat, inputs, outputs, **work)
             helpful.click(lambda c, l: app.feedback("helpful", c, l), [comment, last], thanks, api_visibility="private")
             wrong.click(lambda c, l: app.feedback("wrong", c, l), [comment, last], thanks, api_visibility="private")
         with gr.Tab("条款检索"):
@@ -270,9 +272,9 @@ def build_ui(app: PolicyApp) -> gr.Blocks:
             export = gr.DownloadButton("导出 CSV", value=None)
             context = gr.HTML()
             search_button.click(app.staff_search, [query, docs, region, level, section, k, mode],
-                                [results, chunk_ids, export, status], api_visibility="private")
+                                [results, chunk_ids, export, status], **work)
             query.submit(app.staff_search, [query, docs, region, level, section, k, mode],
-                         [results, chunk_ids, export, status], api_visibility="private")
+                         [results, chunk_ids, export, status], **work)
             results.select(app.staff_context, [chunk_ids], context, api_visibility="private")
         with gr.Tab("文件库"):
             table = gr.Dataframe(app.documents(), headers=["编号", "标题", "发布机关", "地区", "层级", "日期", "类型", "条款数", "同文另一来源"],
@@ -281,9 +283,10 @@ def build_ui(app: PolicyApp) -> gr.Blocks:
                             label=f"上传文件（{'、'.join(SUFFIXES)}，每个不超过 {app.settings.max_file_mb} MB）")
             add = gr.Button("加入索引", variant="primary")
             upload_status = gr.Textbox(label="结果", lines=3, interactive=False)
-            add.click(app.upload, [files], [upload_status, table], api_visibility="private")
-        gr.api(app.api_ask, api_name="ask")
-        gr.api(app.api_search, api_name="search")
+            add.click(app.upload, [files], [upload_status, table], api_visibility="private",
+                      concurrency_id="indexing", concurrency_limit=1)
+        gr.api(app.api_ask, api_name="ask", concurrency_id="answer", concurrency_limit=app.settings.concurrency)
+        gr.api(app.api_search, api_name="search", concurrency_id="answer", concurrency_limit=app.settings.concurrency)
     return demo
 
 
@@ -297,7 +300,7 @@ def main() -> None:
         raise SystemExit(f"无法启动：{exc}") from exc
     demo = build_ui(app)
     print(f"政策问答 ready in {time.perf_counter() - started:.1f}s: http://{settings.host}:{settings.port}", flush=True)
-    demo.queue().launch(server_name=settings.host, server_port=settings.port, css=CSS, show_error=True)
+    demo.queue(max_size=settings.queue_max_size).launch(server_name=settings.host, server_port=settings.port, css=CSS, show_error=True)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # Larger files are refused, in the corpus and on upload (POLICY_RAG_UPLOAD_MAX_MB still works).
     max_file_mb: int = Field(default=20, validation_alias=AliasChoices("POLICY_RAG_MAX_FILE_MB", "POLICY_RAG_UPLOAD_MAX_MB"))
     feedback_path: Path = Path("feedback/feedback.jsonl")
+    # Load: answers and searches share this many workers; up to queue_max_size further requests wait their
+    # turn in Gradio's queue, and past that a request is turned away at once instead of piling up memory.
+    # 4 measured best on 2 cores (eval/loadtest.py, 8 users, p95): 1 -> 1131 ms, 2 -> 926, 4 -> 708, 8 -> 917;
+    # an answer is mostly CPU, so more workers only interleave them.
+    concurrency: int = 4
+    queue_max_size: int = 256
 
     def all_corpus_dirs(self) -> list[Path]:
         """The corpus folders and, once the app has received uploads, their folder."""

@@ -240,7 +240,8 @@ class PolicyIndex:
         try:
             documents = {row["doc_id"]: DocumentRecord(**row) for row in _read_jsonl(folder / "documents.jsonl")}
             clauses = [Clause.from_dict(row) for row in _read_jsonl(folder / "clauses.jsonl")]
-            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+            # Only a rebuild reads these (FAISS holds its own copy): mapped, not loaded, to spare the memory.
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False, mmap_mode="r")
             dense = faiss.read_index(str(folder / "dense.faiss"))
             lexicon = json.loads((folder / "lexicon.json").read_text(encoding="utf-8"))
             bm25 = BM25Index.load(folder / "bm25", len(clauses))

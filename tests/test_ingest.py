@@ -66,12 +66,14 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path):
     (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (tmp_path / "garbled.txt").write_bytes(bytes([0x81, 0x20, 0xFE, 0x0A, 0xFF, 0x30, 0x81]) * 40)
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4 binary")
+    (tmp_path / "slides.pptx").write_bytes(b"PK\x03\x04")
     (tmp_path / "notes.txt").write_text("这是一段没有任何编号标题的说明文字。\n第二段也没有标题。", encoding="utf-8")
     report = ingest([tmp_path])
     reasons = {s.path.split("/")[-1]: s.reason for s in report.skipped}
-    assert set(reasons) == {"empty.txt", "blank.txt", "image.txt", "garbled.txt", "scan.pdf"}
+    assert set(reasons) == {"empty.txt", "blank.txt", "image.txt", "garbled.txt", "scan.pdf", "slides.pptx"}
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["image.txt"]
-    assert "undecodable" in reasons["garbled.txt"] and "unsupported" in reasons["scan.pdf"]
+    assert "undecodable" in reasons["garbled.txt"] and "malformed PDF" in reasons["scan.pdf"]
+    assert "unsupported" in reasons["slides.pptx"]
     assert {d.document.doc_id for d in report.documents} == {"ruijin-carbon-peak-plan", "notes"}
     assert report.unstructured == ["notes"]
     (notes,) = [d for d in report.documents if d.document.doc_id == "notes"]
