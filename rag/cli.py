@@ -142,6 +142,7 @@ def search(
     batch: Annotated[Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Where --batch writes its JSON lines.")] = None,
     index: IndexOption = None,
+    milvus: Annotated[Optional[str], typer.Option(help="Search a Milvus collection instead (see milvus-upload).")] = None,
 ) -> None:
     """Find the clauses that answer a question (staff clause lookup), with their responsible departments."""
     from .index import IndexUnavailable
@@ -155,7 +156,12 @@ def search(
         raise typer.BadParameter("--batch needs --out FILE", param_hint="--out")
     filters = Filters(tuple(doc or ()), region, level, section)
     try:
-        searcher = Searcher.open(_settings(index))
+        if milvus:
+            from .milvus import MilvusSearcher
+
+            searcher = MilvusSearcher.connect(milvus, settings=_settings(index))
+        else:
+            searcher = Searcher.open(_settings(index))
         if batch is not None:
             rows = _read_batch(batch)
             with open(out, "w", encoding="utf-8") as handle:
@@ -180,6 +186,30 @@ def search(
         if c.lead_departments or c.supporting_departments:
             typer.echo(f"    牵头: {'、'.join(c.lead_departments) or '—'}   配合: {'、'.join(c.supporting_departments) or '—'}")
         typer.echo("    " + c.text.replace("\n", "\n    "))
+
+
+@app.command("milvus-upload")
+def milvus_upload(
+    uri: Annotated[str, typer.Option(help="./milvus.db (Milvus Lite) or http://host:19530 (a Milvus server).")],
+    collection: Annotated[str, typer.Option(help="Collection name (replaced).")] = "policy_clauses",
+    index: IndexOption = None,
+) -> None:
+    """Copy the built index (clauses, vectors) into Milvus, the distributed backend (pip install '.[milvus]')."""
+    import time
+
+    from .index import IndexUnavailable, PolicyIndex
+    from .milvus import MilvusSearcher
+
+    settings = _settings(index)
+    try:
+        loaded = PolicyIndex.load(settings.index_dir)
+    except IndexUnavailable as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
+    started = time.perf_counter()
+    count = MilvusSearcher.connect(uri, collection, settings).upload(loaded)
+    _err(f"{count} clauses -> Milvus {uri} collection {collection} ({time.perf_counter() - started:.1f}s); "
+         f"search it with `policy-rag search QUERY --milvus {uri}`")
 
 
 @app.command("eval")

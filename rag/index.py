@@ -209,6 +209,14 @@ class PolicyIndex:
         """chunk id -> row: citations name clauses by id, and the id is what survives a rebuild."""
         return {clause.chunk_id: row for row, clause in enumerate(self.clauses)}
 
+    @cached_property
+    def doc_rows(self) -> dict[str, np.ndarray]:
+        """document id -> its clause rows in order: filters and per-document lookups without a full scan."""
+        rows: dict[str, list[int]] = {}
+        for row, clause in enumerate(self.clauses):
+            rows.setdefault(clause.doc_id, []).append(row)
+        return {doc_id: np.asarray(r, dtype=np.int64) for doc_id, r in rows.items()}
+
     def clause(self, chunk_id: str) -> Clause | None:
         row = self.rows.get(chunk_id)
         return None if row is None else self.clauses[row]

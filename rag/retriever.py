@@ -9,7 +9,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .search import Filters, Hit, Searcher
+from .search import ClauseSearcher, Filters, Hit
 
 
 def hit_to_document(hit: Hit) -> Document:
@@ -31,7 +31,7 @@ class PolicyRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    searcher: Searcher
+    searcher: ClauseSearcher  # Searcher (in process) or rag.milvus.MilvusSearcher
     k: int = 5
     mode: str = "hybrid"
     filters: Filters = Filters()

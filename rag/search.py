@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -82,6 +83,14 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+@runtime_checkable
+class ClauseSearcher(Protocol):
+    """The retriever interface: `Searcher` here (FAISS + BM25 in process), `rag.milvus.MilvusSearcher` on Milvus."""
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
+               vector: np.ndarray | None = None) -> list[Hit]: ...
+
+
 def top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
     """The `depth` best rows, best first (ties by row): a partition first, so 10⁶ scores are not sorted."""
     if len(scores) > depth:
@@ -129,17 +138,21 @@ class Searcher:
         self._embedder().encode_queries(["碳达峰"])
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
+        """The rows a filtered search ranks: documents are chosen first (few), then clauses by section."""
         if not filters:
             return None
         docs = self.index.documents
-        rows = [
-            row for row, c in enumerate(self.index.clauses)
-            if (not filters.doc_ids or c.doc_id in filters.doc_ids)
-            and (not filters.region or filters.region in str(docs[c.doc_id].metadata.get("region", "")))
-            and (not filters.level or docs[c.doc_id].metadata.get("level") == filters.level)
-            and (not filters.section_prefix or c.section.startswith(filters.section_prefix))
+        chosen = [
+            doc_id for doc_id in self.index.doc_rows
+            if (not filters.doc_ids or doc_id in filters.doc_ids)
+            and (not filters.region or filters.region in str(docs[doc_id].metadata.get("region", "")))
+            and (not filters.level or docs[doc_id].metadata.get("level") == filters.level)
         ]
-        return np.asarray(rows, dtype=np.int64)
+        rows = np.sort(np.concatenate([self.index.doc_rows[d] for d in chosen])) if chosen else np.zeros(0, np.int64)
+        if filters.section_prefix:
+            clauses = self.index.clauses
+            rows = np.asarray([r for r in rows if clauses[r].section.startswith(filters.section_prefix)], dtype=np.int64)
+        return rows
 
     def _bm25_ranking(self, query: str, allowed: np.ndarray | None, depth: int) -> list[int]:
         scores = self.index.bm25.scores(tokenize(query))
