@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,6 @@ from rag.index import PolicyIndex, _faiss_index, lexical_text  # noqa: E402
 from rag.lexical import BM25Index, tokenize  # noqa: E402
 
 NOISE = 0.025  # per dimension: |noise| ≈ 0.49, cosine to the original ≈ 0.90 in 384 dimensions
-DIGITS = re.compile(r"\d")
 
 
 def rss_mb() -> float:
@@ -56,7 +54,7 @@ def replicate(base: PolicyIndex, tokens: list[list[str]], n: int, rng: np.random
     noisy = copy > 0
     vectors[noisy] += NOISE * rng.standard_normal((int(noisy.sum()), vectors.shape[1]), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    clauses, token_lists = [], []
+    clauses, token_lists, digit_maps = [], [], {}
     for row, (i, k) in enumerate(zip(source, copy)):
         clause = base.clauses[i]
         if k == 0:
@@ -64,8 +62,10 @@ def replicate(base: PolicyIndex, tokens: list[list[str]], n: int, rng: np.random
             token_lists.append(tokens[i])
             continue
         clauses.append(dataclasses.replace(clause, chunk_id=f"{clause.chunk_id}~{k}"))
-        kept = [t for t in tokens[i] if rng.random() > 0.1]
-        token_lists.append([DIGITS.sub(lambda _: str(rng.integers(10)), t) for t in kept])
+        if k not in digit_maps:  # each copy writes its numbers with its own digit permutation
+            digit_maps[k] = str.maketrans("0123456789", "".join(map(str, rng.permutation(10))))
+        keep = rng.random(len(tokens[i])) > 0.1
+        token_lists.append([t.translate(digit_maps[k]) for t, kept in zip(tokens[i], keep) if kept])
     return clauses, vectors, token_lists
 
 

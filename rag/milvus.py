@@ -24,8 +24,8 @@ import numpy as np
 from .clauses import SECTION_SEPARATOR, Clause
 from .config import Settings
 from .index import PolicyIndex, lexical_text
-from .search import FUSION_DEPTH, MAX_K, MODES, PLACE_BONUS, RRF_K, Filters, Hit, document_places
-from .textnorm import normalize_query, prepare_question
+from .search import FUSION_DEPTH, PLACE_BONUS, RRF_K, Filters, Hit, document_places, search_request
+from .textnorm import normalize_query
 
 COLLECTION = "policy_clauses"
 OUTPUT = ["chunk_id", "doc_id", "title", "section", "text", "start", "end", "departments", "part", "parts"]
@@ -154,10 +154,7 @@ class MilvusSearcher:
                vector: np.ndarray | None = None) -> list[Hit]:
         from pymilvus import AnnSearchRequest, RRFRanker
 
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
-        query = normalize_query(prepare_question(query)[0])
-        k = min(int(k), MAX_K)
+        query, k = search_request(query, k, mode)
         if not query or k < 1:
             return []
         expr = filter_expression(filters)

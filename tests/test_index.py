@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -186,3 +187,21 @@ def test_settings_take_the_index_folder_in_code_and_from_the_environment(tmp_pat
     assert Settings(index_dir=tmp_path).index_dir == tmp_path  # an alias must not swallow the field name
     monkeypatch.setenv("POLICY_RAG_INDEX", str(tmp_path / "env"))
     assert Settings().index_dir == tmp_path / "env"
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_filtered_search_on_an_approximate_index(seed_index, embedder, kind, monkeypatch):
+    """IVF and HNSW need their own search parameters for a filter, and IVF probes only some lists: a narrow
+    filter is searched exactly over its rows; a wide one goes through the index with a selector."""
+    from rag import search
+    from rag.index import _faiss_index
+
+    folder, _ = seed_index
+    loaded = PolicyIndex.load(folder)
+    loaded.dense = _faiss_index(np.asarray(loaded.vectors), kind)
+    approximate = Searcher(loaded, Settings(index_dir=folder), embedder)
+    only = Filters(doc_ids=(SEEDS["huaiyin"],))
+    for exact_max in (search.EXACT_FILTERED_MAX, 0):
+        monkeypatch.setattr(search, "EXACT_FILTERED_MAX", exact_max)
+        hits = approximate.search("碳达峰工作方案 解读", k=5, mode="dense", filters=only)
+        assert hits and {h.clause.doc_id for h in hits} == {SEEDS["huaiyin"]}
