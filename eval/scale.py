@@ -54,7 +54,7 @@ def replicate(base: PolicyIndex, tokens: list[list[str]], n: int, rng: np.random
     noisy = copy > 0
     vectors[noisy] += NOISE * rng.standard_normal((int(noisy.sum()), vectors.shape[1]), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    clauses, token_lists, digit_maps = [], [], {}
+    clauses, token_lists, digit_maps, intern_digits = [], [], {}, {}
     for row, (i, k) in enumerate(zip(source, copy)):
         clause = base.clauses[i]
         if k == 0:
@@ -65,7 +65,9 @@ def replicate(base: PolicyIndex, tokens: list[list[str]], n: int, rng: np.random
         if k not in digit_maps:  # each copy writes its numbers with its own digit permutation
             digit_maps[k] = str.maketrans("0123456789", "".join(map(str, rng.permutation(10))))
         keep = rng.random(len(tokens[i])) > 0.1
-        token_lists.append([t.translate(digit_maps[k]) for t, kept in zip(tokens[i], keep) if kept])
+        # A token without digits stays the same object: 10⁶ clauses must not hold 10⁸ fresh strings.
+        changed = (t.translate(digit_maps[k]) for t, kept in zip(tokens[i], keep) if kept)
+        token_lists.append([intern_digits.setdefault(t, t) for t in changed])
     return clauses, vectors, token_lists
 
 
