@@ -313,6 +313,7 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
     vectors: list[np.ndarray | None] = []  # per clause: reused vector, or None to embed
     seen_ids: dict[str, str] = {}
     finder = DuplicateFinder()
+    duplicate_hashes: dict[str, str] = {}
     for path, catalog_entry, error in iter_corpus_files(corpus_dirs):
         if error:
             report.skipped.append(error)
@@ -347,6 +348,7 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
             kept, similarity = same
             duplicate = Duplicate(record.doc_id, str(path), kept, similarity)
             report.duplicates.append(duplicate)
+            duplicate_hashes[str(path)] = digest
             documents[kept].duplicates.append({"doc_id": record.doc_id, "path": str(path), "similarity": similarity})
             continue
         seen_ids[record.doc_id] = str(path)
@@ -385,7 +387,8 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
         "chunk_min_chars": settings.chunk_min_chars, "clause_count": len(clauses), "document_count": len(documents),
         "files": {
             **{d.path: {"doc_id": d.doc_id, "content_hash": d.content_hash} for d in documents.values()},
-            **{d.path: {"doc_id": d.doc_id, "duplicate_of": d.kept, "similarity": d.similarity} for d in report.duplicates},
+            **{d.path: {"doc_id": d.doc_id, "content_hash": duplicate_hashes[d.path], "duplicate_of": d.kept,
+                        "similarity": d.similarity} for d in report.duplicates},
         },
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -180,3 +180,4 @@ def test_a_duplicate_is_indexed_once_with_both_sources(tmp_path, embedder):
     [source] = index.documents[dup.kept].duplicates
     assert source["path"].endswith("_b.txt")
     assert index.manifest["files"][dup.path]["duplicate_of"] == dup.kept
+    assert all(len(f["content_hash"]) == 64 for f in index.manifest["files"].values())  # the eval signature reads them
