@@ -140,7 +140,6 @@ def read_catalog(directory: Path) -> dict[str, dict]:
 def pdf_text(path: Path) -> str:
     """The text layer of a PDF, page by page; a scanned (image-only) PDF is refused, not indexed empty."""
     import pypdf
-    from pypdf.errors import PdfReadError
 
     try:
         reader = pypdf.PdfReader(path)
@@ -149,8 +148,8 @@ def pdf_text(path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except LoadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise LoadError(path, f"PDF 文件已损坏 (malformed PDF: {exc})") from exc
+    except Exception as exc:  # a damaged PDF makes the parser raise nearly anything; one file must not stop a run
+        raise LoadError(path, f"PDF 文件已损坏 (malformed PDF: {type(exc).__name__}: {exc})") from exc
     visible = sum(len("".join(page.split())) for page in pages)
     if not pages or visible < MIN_CHARS_PER_PDF_PAGE * len(pages):
         raise LoadError(path, f"扫描版 PDF，没有文字层，需先做文字识别 (scanned PDF: {len(pages)} pages, "

@@ -181,3 +181,14 @@ def test_a_duplicate_is_indexed_once_with_both_sources(tmp_path, embedder):
     assert source["path"].endswith("_b.txt")
     assert index.manifest["files"][dup.path]["duplicate_of"] == dup.kept
     assert all(len(f["content_hash"]) == 64 for f in index.manifest["files"].values())  # the eval signature reads them
+
+
+def test_an_encrypted_pdf_is_refused_with_its_reason(tmp_path, huaiyin):
+    import pypdf
+
+    plain = write_pdf(tmp_path / "plain.pdf", _lines(huaiyin.document.text)[:20])
+    writer = pypdf.PdfWriter(clone_from=str(plain))
+    writer.encrypt("secret")
+    writer.write(tmp_path / "locked.pdf")
+    with pytest.raises(LoadError, match="已加密"):
+        load_document(tmp_path / "locked.pdf")
