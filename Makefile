@@ -62,4 +62,4 @@ test: install browser
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) index index-noheader index-full index-full-noheader .pytest_cache
+	rm -rf $(VENV) index index-noheader index-full index-full-noheader .pytest_cache .index*.lock
