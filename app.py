@@ -179,11 +179,8 @@ class PolicyApp:
         """Why a file cannot be added, in Chinese, or None. The file is read the way indexing reads it."""
         if path.suffix.lower() not in SUFFIXES:
             return f"{path.name}：不支持的文件类型（支持 {'、'.join(SUFFIXES)}）"
-        size = path.stat().st_size
-        if size > self.settings.max_file_mb * 1024 * 1024:
-            return f"{path.name}：文件过大（{size / 1024 / 1024:.1f} MB，上限 {self.settings.max_file_mb} MB）"
         try:
-            load_document(path)
+            load_document(path, max_bytes=self.settings.max_file_bytes)
         except LoadError as exc:
             return f"{path.name}：{exc.reason}"
         return None

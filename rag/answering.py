@@ -469,6 +469,7 @@ class Answerer:
         return answer
 
 
+FOLLOW_UP_MAX_CHARS = 40
 FOLLOW_UP_PLACE = re.compile(r"^(?:那|那么|那个)?(.{2,12}?)(?:呢|的呢|怎么样|如何)?[？?。.！!]*$")
 PRONOUN = re.compile(r"这个|这项|该项|这条|那条|上述|它|其|此项")
 
@@ -482,7 +483,7 @@ class Conversation:
 
     def resolve(self, question: str) -> str:
         """The question as it would be asked on its own."""
-        if not self.turns:
+        if not self.turns or len(question) > FOLLOW_UP_MAX_CHARS:  # a follow-up is a few words, never a page
             return question
         last = self.turns[-1]
         previous = last.resolved_question or last.question

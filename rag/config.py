@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     concurrency: int = 4
     queue_max_size: int = 256
 
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
+
     def all_corpus_dirs(self) -> list[Path]:
         """The corpus folders and, once the app has received uploads, their folder."""
         return list(self.corpus_dirs) + ([self.upload_dir] if self.upload_dir.is_dir() else [])

@@ -20,8 +20,7 @@ import charset_normalizer
 import yaml
 from bs4 import BeautifulSoup
 
-TEXT_SUFFIXES = (".txt", ".md", ".html", ".htm")
-SUFFIXES = TEXT_SUFFIXES + (".pdf", ".docx")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 # A scanned page has no text layer; a page of real policy text has hundreds of characters.
 MIN_CHARS_PER_PDF_PAGE = 20
 # A .docx is a zip: refuse one that would inflate past this (a zip bomb) before python-docx opens it.

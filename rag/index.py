@@ -303,10 +303,6 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
     previous, report.rebuilt_because = _previous(folder, settings, model_id)
     # Keyed by document id (the file name), so a moved corpus folder is not re-embedded.
     old_docs = dict(previous.documents) if previous else {}
-    old_rows: dict[str, list[int]] = {}
-    if previous:
-        for row, clause in enumerate(previous.clauses):
-            old_rows.setdefault(clause.doc_id, []).append(row)
 
     documents: dict[str, DocumentRecord] = {}
     clauses: list[Clause] = []
@@ -355,7 +351,7 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
         documents[record.doc_id] = record
         status.append(record.doc_id)
         if doc_clauses is None:  # unchanged: clauses and vectors come from the previous index
-            rows = old_rows.get(record.doc_id, [])
+            rows = previous.doc_rows.get(record.doc_id, ())
             doc_clauses = [previous.clauses[row] for row in rows]
             doc_vectors = [previous.vectors[row] for row in rows]
         clauses.extend(doc_clauses)

@@ -44,7 +44,7 @@ class IngestReport:
 
 def ingest_file(path: Path, catalog_entry: dict | None = None, settings: Settings | None = None) -> IngestedDocument:
     settings = settings or Settings()
-    document = clean_document(load_document(path, catalog_entry, settings.max_file_mb * 1024 * 1024))
+    document = clean_document(load_document(path, catalog_entry, settings.max_file_bytes))
     if not document.text.strip():
         raise LoadError(path, "清洗后没有正文 (no text left after removing page chrome)")
     clauses = build_clauses(

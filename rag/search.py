@@ -85,6 +85,11 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+def mentioned_documents(places: dict[str, tuple[str, ...]], query: str) -> set[str]:
+    """The documents whose place the query names: they get PLACE_BONUS in a hybrid ranking."""
+    return {doc_id for doc_id, names in places.items() if any(p in query for p in names)}
+
+
 @runtime_checkable
 class ClauseSearcher(Protocol):
     """The retriever interface: `Searcher` here (FAISS + BM25 in process), `rag.milvus.MilvusSearcher` on Milvus."""
@@ -138,7 +143,7 @@ class Searcher:
         return {doc_id: document_places(d.title, d.metadata) for doc_id, d in self.index.documents.items()}
 
     def mentioned_documents(self, query: str) -> set[str]:
-        return {doc_id for doc_id, places in self.places.items() if any(p in query for p in places)}
+        return mentioned_documents(self.places, query)
 
     def embed_question(self, question: str) -> np.ndarray:
         return self._embedder().encode_queries([question])[0]
