@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 
 INDEX ?= index
 
-.PHONY: run test install browser index bench bench-scale load eval eval-full clean
+.PHONY: run test install browser index bench bench-scale load eval eval-full eval-ncp train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,18 @@ eval: install
 eval-full: install
 	$(PY) -m rag eval --corpus corpus --corpus ../shared/corpus-extra --index index-full \
 		--out eval/reports/$$(date +%Y%m%d-%H%M%S)-with-distractors
+
+# The answer scorer's weights (rag/data/answer_model.json) from the dev sets, seeded; builds index/ and
+# index-ncp/ first. Writes eval/reports/answer-model/ (trade-off plot, figures, feature table).
+train: install
+	$(PY) -m rag train
+
+# The real public policy Q&A set (../shared/ncp): 599 documents, gold answer spans. Dev only: the test set
+# is reported on once (make eval-ncp NCP_SET=test).
+NCP_SET ?= dev
+eval-ncp: install
+	$(PY) -m rag eval --questions ../shared/ncp/$(NCP_SET).jsonl --corpus ../shared/ncp/corpus --index index-ncp \
+		--no-ablation --modes hybrid --out eval/reports/$$(date +%Y%m%d-%H%M%S)-ncp-$(NCP_SET)
 
 # The browser test drives Debian's Chromium (Playwright's own browser download cannot work here) and needs
 # CJK fonts for readable screenshots. Installed when missing and we are root; otherwise the test says it is

@@ -182,8 +182,23 @@ def _title(raw: RawDocument, cleaned: CleanText) -> str:
     for candidate in (raw.catalog.get("title"), cleaned.header.get("title"), raw.catalog.get("page_title")):
         if candidate:
             return to_simplified(normalize_chars(str(candidate))).strip()
-    first = cleaned.text.split("\n", 1)[0]
-    return first[:60] or raw.doc_id
+    first = cleaned.text.split("\n", 1)[0].strip()
+    if len(first) <= TITLE_MAX:
+        return first or raw.doc_id
+    return to_simplified(normalize_chars(_opening_words(raw.text))).strip() or first[:TITLE_MAX]
+
+
+TITLE_MAX = 60
+
+
+def _opening_words(text: str) -> str:
+    """For a document written as one long line ("标题 正文…", as scraped Q&A sets store them): its opening
+    words up to the first space or sentence end, read from the raw text (cleaning joins spaced words)."""
+    first = text.strip().split("\n", 1)[0]
+    brk = re.search(r"\s|[。！？；]", first)
+    if brk and 4 <= brk.start() <= TITLE_MAX:
+        return first[:brk.start()]
+    return first[:TITLE_MAX]
 
 
 def clean_document(raw: RawDocument) -> PolicyDocument:

@@ -143,6 +143,7 @@ def search(
     out: Annotated[Optional[Path], typer.Option(help="Where --batch writes its JSON lines.")] = None,
     index: IndexOption = None,
     milvus: Annotated[Optional[str], typer.Option(help="Search a Milvus collection instead (see milvus-upload).")] = None,
+    rerank: Annotated[bool, typer.Option("--rerank", help="Reorder hybrid hits by the answer scorer.")] = False,
 ) -> None:
     """Find the clauses that answer a question (staff clause lookup), with their responsible departments."""
     from .index import IndexUnavailable
@@ -155,6 +156,8 @@ def search(
     if batch is not None and out is None:
         raise typer.BadParameter("--batch needs --out FILE", param_hint="--out")
     filters = Filters(tuple(doc or ()), region, level, section)
+    if rerank and (milvus or filters or mode != "hybrid"):
+        raise typer.BadParameter("--rerank reorders an unfiltered hybrid search of the local index", param_hint="--rerank")
     try:
         if milvus:
             from .milvus import MilvusSearcher
@@ -162,16 +165,22 @@ def search(
             searcher = MilvusSearcher.connect(milvus, settings=_settings(index))
         else:
             searcher = Searcher.open(_settings(index))
+        find = (lambda q: searcher.search(q, k=k, mode=mode, filters=filters))
+        if rerank:
+            from .answering import Answerer
+
+            reranker = Answerer(searcher)
+            find = (lambda q: reranker.rerank(q, k=k))
         if batch is not None:
             rows = _read_batch(batch)
             with open(out, "w", encoding="utf-8") as handle:
                 for row in rows:
-                    hits = searcher.search(str(row["question"]), k=k, mode=mode, filters=filters)
+                    hits = find(str(row["question"]))
                     line = {"id": row["id"], "query": row["question"], "hits": [h.to_dict() for h in hits]}
                     handle.write(json.dumps(line, ensure_ascii=False) + "\n")
             _err(f"{len(rows)} queries -> {out}")
             return
-        hits = searcher.search(query, k=k, mode=mode, filters=filters)
+        hits = find(query)
     except IndexUnavailable as exc:
         _err(str(exc))
         raise typer.Exit(2) from exc
@@ -220,6 +229,8 @@ def evaluate(
     out: Annotated[Optional[Path], typer.Option(help="Report folder. Default: eval/reports/<timestamp>/.")] = None,
     answers: Annotated[Optional[Path], typer.Option(help="Score these answers (`ask --batch` output) instead of asking live.")] = None,
     modes: Annotated[str, typer.Option(help="Comma-separated retrieval modes.")] = "bm25,dense,hybrid",
+    ablation: Annotated[bool, typer.Option(help="Also build and score the index without contextual headers.")] = True,
+    rerank: Annotated[bool, typer.Option(help="Also score hybrid search reranked by the answer scorer.")] = True,
 ) -> None:
     """Score retrieval (and answers) on a question set and write a report: metrics.json, report.md, plots."""
     from .evaluation import QuestionSetError
@@ -230,7 +241,8 @@ def evaluate(
     started = time.perf_counter()
     try:
         metrics = run_evaluation(questions, corpus or settings.corpus_dirs, settings.index_dir, settings,
-                                 answers_file=answers, modes=tuple(modes.split(",")), log=_err)
+                                 answers_file=answers, modes=tuple(modes.split(",")), log=_err,
+                                 ablation=ablation, rerank=rerank)
     except (QuestionSetError, OSError) as exc:
         _err(f"评测失败 (evaluation failed): {exc}")
         raise typer.Exit(1) from exc
@@ -244,10 +256,65 @@ def evaluate(
     if summary:
         a = summary["all"]
         typer.echo(f"answers: key facts {a['key_fact_accuracy']}, citations {a['citation_accuracy']}, "
-                   f"refusals {a['refusal_rate_out_of_scope']}, false refusals {a['false_refusal_rate']}")
+                   f"refusals {a['refusal_rate_out_of_scope']}, false refusals {a['false_refusal_rate']}, "
+                   f"ROUGE-L {a['rouge_l_f1']} (quotes {a['rouge_l_quotes']})")
     else:
         typer.echo(f"answers: {metrics['answers']['source']}")
     typer.echo(f"report: {report}")
+
+
+HELD_OUT = ("eval/questions.jsonl", "ncp/test.jsonl")
+
+
+@app.command()
+def train(
+    seed_questions: Annotated[Path, typer.Option(help="Dev questions over the seed documents.")] = Path("eval/dev_questions.jsonl"),
+    seed_corpus: Annotated[Path, typer.Option(help="Their corpus.")] = Path("corpus"),
+    seed_index: Annotated[Path, typer.Option(help="Their index (built or updated first).")] = Path("index"),
+    ncp_questions: Annotated[Path, typer.Option(help="NCP dev questions.")] = Path("../shared/ncp/dev.jsonl"),
+    ncp_corpus: Annotated[Path, typer.Option(help="Their corpus.")] = Path("../shared/ncp/corpus"),
+    ncp_index: Annotated[Path, typer.Option(help="Their index (built or updated first).")] = Path("index-ncp"),
+    out: Annotated[Path, typer.Option(help="Where the weights (JSON) go.")] = Path("rag/data/answer_model.json"),
+    report: Annotated[Path, typer.Option(help="Trade-off plot, figures and the feature table.")] = Path("eval/reports/answer-model"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20261122,
+) -> None:
+    """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
+    from .answering import Answerer
+    from .embedding import Embedder
+    from .features import FEATURES
+    from .index import PolicyIndex, build_index
+    from .scorer import AnswerScorer
+    from .search import Searcher
+    from .training import TrainingData, collect, load_sets
+    from .training import train as fit
+
+    for path in (seed_questions, ncp_questions):
+        if any(path.as_posix().endswith(held) for held in HELD_OUT):
+            raise typer.BadParameter(f"{path} is a test set: it is reported on, never trained on")
+    settings = Settings()
+    embedder = Embedder(settings)
+    blank = AnswerScorer(list(FEATURES), [0.0] * len(FEATURES), [1.0] * len(FEATURES), [0.0] * len(FEATURES), 0.0, 0.5, 0.5)
+    data = TrainingData()
+    for name, questions, corpus, folder in (("seed-dev", seed_questions, seed_corpus, seed_index),
+                                            ("ncp-dev", ncp_questions, ncp_corpus, ncp_index)):
+        built = build_index([corpus], folder, settings, lambda: embedder, progress=sys.stderr.isatty())
+        _err(f"index {folder}: {built.clauses} clauses ({built.embedded} embedded)")
+        searcher = Searcher(PolicyIndex.load(folder), settings, embedder)
+        answerer = Answerer(searcher, settings, scorer=blank)
+        (_, rows), = load_sets([(name, questions)])
+        part = collect(answerer, name, rows, negatives=name == "ncp-dev")
+        _err(f"{name}: {len(part.examples)} questions (generated negatives included)")
+        data.examples += part.examples
+    data.write_csv(report / "features.csv.gz")
+    scorer, figures = fit(data, seed, out, report, trained_on={
+        "sets": [str(seed_questions), str(ncp_questions)], "command": "policy-rag train"})
+    at = figures["at_refuse_threshold"]
+    _err(f"answer model {scorer.version} -> {out}: refuse below {scorer.refuse_threshold:.3f}, "
+         f"confident from {scorer.answer_threshold:.3f}; dev out-of-fold: false refusals {at['false_refusals']:.3f}, "
+         f"unanswerable refused {at['unanswerable_refused']:.3f}")
+    for name, row in figures["by_set"].items():
+        _err(f"  {name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+    _err("weights (standardised), largest first: " + ", ".join(f"{n} {w:+.2f}" for n, w in figures["weights"][:12]))
 
 
 def _print_answer(answer) -> None:

@@ -1,9 +1,12 @@
 """Evaluate: question sets, retrieval metrics (Recall@k, MRR@k, nDCG@k) and answer metrics (key facts,
 citations, refusals, script, latency, char-level ROUGE-L), per kind and overall.
 
-A retrieved clause is a hit for an evidence string when the clause text contains it. Recall@k is the
-share of a question's evidence strings found in the top k (a multi-document question needs all of them);
-MRR@k and nDCG@k use the rank of each hit.
+Evidence is located in the cleaned documents after the normalisation the text itself went through (NFKC,
+Traditional -> Simplified, pinyin annotations and all whitespace removed), so a set written by others against
+the raw documents (a line break inside a date, full-width digits) runs. A retrieved clause is a hit for an
+evidence span when the two overlap by at least half of the shorter one: a short span inside the clause, or a
+clause inside a long span. Recall@k is the share of a question's evidence strings found in the top k (a
+multi-document question needs all of them); MRR@k and nDCG@k use the rank of each hit.
 
 Two input formats: ours (DESIGN.md: id, question, kind, lang, evidence, must_contain, answer) and the one
 public extractive QA sets use ({"id", "question", "answer": {"text": …}}), whose gold text plays the part
@@ -20,7 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KINDS = ("citizen", "staff", "numeric", "multi-doc", "out-of-scope", "noisy", "extractive")
+KINDS = ("citizen", "staff", "numeric", "multi-doc", "out-of-scope", "noisy", "extractive", "ncp")
+# Sets written elsewhere against raw documents: a span that cannot be located is counted, not fatal.
+FOREIGN_KINDS = ("extractive", "ncp")
 
 
 class QuestionSetError(Exception):
@@ -48,9 +53,11 @@ def _question(row: dict) -> Question:
     if isinstance(answer, dict):  # public extractive QA: {"id", "question", "answer": {"text": ...}}
         gold = str(answer["text"])
         return Question(str(row["id"]), row["question"], "extractive", row.get("lang", "zh-Hans"), (gold,), (), gold, gold)
+    kind = row.get("kind", "citizen")
     return Question(
-        str(row["id"]), row["question"], row.get("kind", "citizen"), row.get("lang", "zh-Hans"),
+        str(row["id"]), row["question"], kind, row.get("lang", "zh-Hans"),
         tuple(row.get("evidence") or ()), tuple(row.get("must_contain") or ()), answer or "",
+        (answer or None) if kind in FOREIGN_KINDS else None,
     )
 
 
@@ -68,9 +75,38 @@ def load_questions(path: Path) -> list[Question]:
     return questions
 
 
-def check_evidence(questions: Sequence[Question], texts: Sequence[str]) -> list[str]:
-    """Problems with a question set: evidence that is not an exact substring of any cleaned text."""
-    problems = []
+def normalize_evidence(text: str) -> str:
+    """Evidence in the form it is searched for: the text's own character normalisation, no whitespace."""
+    from .textnorm import normalize_query
+
+    return "".join(normalize_query(text).split())
+
+
+class EvidenceLocator:
+    """Finds evidence strings in cleaned documents, ignoring whitespace (kept in the text, removed here)."""
+
+    def __init__(self, texts: dict[str, str]):
+        self.squeezed: dict[str, tuple[str, list[int]]] = {}
+        for doc_id, text in texts.items():
+            offsets = [i for i, ch in enumerate(text) if not ch.isspace()]
+            self.squeezed[doc_id] = ("".join(text[i] for i in offsets), offsets)
+
+    def locate(self, evidence: str) -> list[tuple[str, int, int]]:
+        """Every document holding the evidence, with its first (start, end) in that document's text."""
+        needle = normalize_evidence(evidence)
+        if not needle:
+            return []
+        found = []
+        for doc_id, (squeezed, offsets) in self.squeezed.items():
+            at = squeezed.find(needle)
+            if at >= 0:
+                found.append((doc_id, offsets[at], offsets[at + len(needle) - 1] + 1))
+        return found
+
+
+def check_evidence(questions: Sequence[Question], locator: EvidenceLocator) -> tuple[list[str], int]:
+    """Problems with a question set, and how many spans of sets written elsewhere could not be located."""
+    problems, unlocated = [], 0
     for q in questions:
         if q.kind not in KINDS:
             problems.append(f"{q.id}: unknown kind {q.kind!r}")
@@ -78,17 +114,31 @@ def check_evidence(questions: Sequence[Question], texts: Sequence[str]) -> list[
             problems.append(f"{q.id}: out-of-scope questions have no evidence")
         if q.kind != "out-of-scope" and not q.evidence:
             problems.append(f"{q.id}: no evidence")
-        if q.kind == "extractive":
-            continue  # a public set's gold text may not survive cleaning verbatim: counted, not fatal
         for evidence in q.evidence:
-            if not any(evidence in text for text in texts):
-                problems.append(f"{q.id}: evidence not in the cleaned corpus: {evidence!r}")
-    return problems
+            if not locator.locate(evidence):
+                if q.kind in FOREIGN_KINDS:
+                    unlocated += 1
+                else:
+                    problems.append(f"{q.id}: evidence not in the cleaned corpus: {evidence!r}")
+    return problems, unlocated
 
 
-def hit_ranks(evidence: Sequence[str], retrieved: Sequence[str]) -> list[int | None]:
-    """For each evidence string, the 1-based rank of the first retrieved text containing it."""
-    return [next((rank for rank, text in enumerate(retrieved, 1) if e in text), None) for e in evidence]
+Span = tuple[str, int, int]  # doc_id, start, end in the cleaned text
+
+
+def overlaps(span: Span, hit: dict) -> bool:
+    """A hit holds an evidence span when they overlap by at least half of the shorter of the two."""
+    doc_id, start, end = span
+    if hit.get("doc_id") != doc_id:
+        return False
+    common = min(end, hit["end"]) - max(start, hit["start"])
+    return common > 0 and common * 2 >= min(end - start, hit["end"] - hit["start"])
+
+
+def hit_ranks(evidence: Sequence[Sequence[Span]], retrieved: Sequence[dict]) -> list[int | None]:
+    """For each evidence string (its located spans), the 1-based rank of the first hit holding it."""
+    return [next((rank for rank, hit in enumerate(retrieved, 1) if any(overlaps(s, hit) for s in spans)), None)
+            for spans in evidence]
 
 
 def recall_at(ranks: Sequence[int | None], k: int) -> float:
@@ -101,11 +151,14 @@ def mrr_at(ranks: Sequence[int | None], k: int) -> float:
 
 
 def ndcg_at(ranks: Sequence[int | None], k: int) -> float:
-    """Binary relevance: each evidence string is one relevant item, found at its first rank."""
+    """Binary relevance, each evidence string one item. Two strings found in one clause take that rank and the
+    next (the ideal list holds them at 1 and 2), so [1, 1] scores as [1, 2], never below it."""
     if not ranks:
         return 0.0
-    gains = {r for r in ranks if r is not None and r <= k}
-    dcg = sum(1.0 / math.log2(r + 1) for r in gains)
+    placed: list[int] = []
+    for rank in sorted(r for r in ranks if r is not None):
+        placed.append(max(rank, placed[-1] + 1) if placed else rank)
+    dcg = sum(1.0 / math.log2(r + 1) for r in placed if r <= k)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(ranks), k)))
     return dcg / ideal
 
@@ -137,22 +190,25 @@ class RetrievalResult:
 @dataclass
 class RetrievalEvaluator:
     """Runs a search function over the answerable questions and scores where the evidence came back.
-    `search(question, k)` returns hits as dicts with at least "text" (and "title", "section" for reports)."""
+    `search(question, k)` returns hits as dicts with "doc_id", "start", "end", "text" (and "title", "section"
+    for reports)."""
 
     questions: Sequence[Question]
+    locator: EvidenceLocator
     k: int = 10
 
     def __call__(self, search: Callable[[str, int], list[dict]]) -> RetrievalResult:
         result = RetrievalResult()
         for q in self.questions:
-            if not q.evidence:
+            spans = [self.locator.locate(e) for e in q.evidence]
+            if not q.evidence or not any(spans):
                 continue
             started = time.perf_counter()
             hits = search(q.question, self.k)
             latency = (time.perf_counter() - started) * 1000
             result.per_question.append({
                 "id": q.id, "kind": q.kind, "question": q.question, "evidence": list(q.evidence),
-                "ranks": hit_ranks(q.evidence, [h["text"] for h in hits]), "latency_ms": latency,
+                "ranks": hit_ranks(spans, hits), "latency_ms": latency,
                 "top": [{"title": h.get("title", ""), "section": h.get("section", ""), "text": h["text"][:120]}
                         for h in hits[:3]],
             })
@@ -174,12 +230,16 @@ def has_key_facts(answer: str, facts: Sequence[str]) -> bool:
     return all(_norm(fact) in answer for fact in facts)
 
 
-def citation_recall(citations: Sequence[dict], evidence: Sequence[str]) -> float:
-    """Share of evidence strings that some cited quote contains."""
+def citation_recall(citations: Sequence[dict], evidence: Sequence[str],
+                    spans: Sequence[Sequence[Span]] = ()) -> float:
+    """Share of evidence strings that some cited quote contains or, located, overlaps (half the shorter)."""
     if not evidence:
         return 0.0
     quotes = [_norm(c.get("quote", "")) for c in citations]
-    return sum(1 for e in evidence if any(_norm(e) in q for q in quotes)) / len(evidence)
+    cited = [c for c in citations if {"doc_id", "start", "end"} <= c.keys()]
+    spans = list(spans) or [()] * len(evidence)
+    return sum(1 for e, located in zip(evidence, spans)
+               if any(_norm(e) in q for q in quotes) or any(overlaps(s, c) for s in located for c in cited)) / len(evidence)
 
 
 def rouge_l_f1(candidate: str, reference: str) -> float:
@@ -240,6 +300,9 @@ class AnswerResult:
                 "false_refusal_rate": mean([float(r["refused"]) for r in answerable]),
                 "script_accuracy": mean([float(r["script_ok"]) for r in rows]),
                 "rouge_l_f1": mean([r["rouge_l"] for r in with_gold]),
+                "rouge_l_quotes": mean([r["rouge_l_quotes"] for r in with_gold]),
+                "answered_share": mean([float(not r["refused"]) for r in answerable]),
+                "hedged_share": mean([float(r.get("hedged", False)) for r in rows]),
                 "latency_p50_ms": percentile(latencies, 50),
                 "latency_p95_ms": percentile(latencies, 95),
             }
@@ -251,6 +314,7 @@ class AnswerEvaluator:
     """Scores answers in the `policy-rag ask --json` contract, produced live or read from a file."""
 
     questions: Sequence[Question]
+    locator: EvidenceLocator | None = None
 
     def __call__(self, answer: Callable[[Question], dict | None]) -> AnswerResult:
         result = AnswerResult()
@@ -260,13 +324,19 @@ class AnswerEvaluator:
                 continue
             refused = bool(given.get("refused"))
             text = given.get("answer", "")
+            citations = given.get("citations", [])
+            spans = [self.locator.locate(e) for e in q.evidence] if self.locator else []
+            quotes = "".join(c.get("quote", "") for c in citations) if not refused else ""
             result.per_question.append({
                 "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.question, "answer": text,
                 "refused": refused,
                 "key_facts": has_key_facts(text, q.must_contain) if q.answerable and q.must_contain else None,
-                "citation": citation_recall(given.get("citations", []), q.evidence) if q.answerable else None,
+                "citation": citation_recall(citations, q.evidence, spans) if q.answerable else None,
                 "script_ok": script_matches(q, given),
-                "rouge_l": rouge_l_f1(text, q.gold) if q.gold else None,
+                "rouge_l": (rouge_l_f1(text, q.gold) if not refused else 0.0) if q.gold else None,
+                "rouge_l_quotes": rouge_l_f1(quotes, q.gold) if q.gold else None,
+                "hedged": given.get("confidence") == "low" and not refused,
+                "probability": given.get("probability"),
                 "latency_ms": given.get("latency_ms"),
             })
         return result

@@ -1,8 +1,8 @@
 """The eval harness: build (or update) the indexes a run needs, score retrieval and answers, write the report.
 
-One run compares bm25 / dense / hybrid, each with and without the contextual header (the ablation index is
-built beside the main one, `<index>-noheader`; both update incrementally, so a second run embeds nothing).
-Answers are scored when an answerer exists (the answers issue) or from an `ask --batch` output file.
+One run compares bm25 / dense / hybrid (and the answer scorer's reranking of hybrid), optionally each without
+the contextual header too (the ablation index is built beside the main one, `<index>-noheader`; both update
+incrementally, so a second run embeds nothing). Answers are scored live or from an `ask --batch` output file.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .evaluation import (
     Question,
     QuestionSetError,
     RetrievalEvaluator,
+    EvidenceLocator,
     check_evidence,
     load_questions,
     percentile,
@@ -30,10 +31,21 @@ from .search import MODES, Searcher
 NO_HEADER = " (no header)"
 
 
-def _hits(searcher: Searcher, mode: str) -> Callable[[str, int], list[dict]]:
+def _hit_dict(hit) -> dict:
+    c = hit.clause
+    return {"doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text, "title": c.title, "section": c.section}
+
+
+def _hits(searcher: Searcher, mode: str, rerank: bool = False) -> Callable[[str, int], list[dict]]:
+    scorer = None
+    if rerank:
+        from .answering import Answerer
+
+        scorer = Answerer(searcher)
+
     def search(question: str, k: int) -> list[dict]:
-        return [{"text": h.clause.text, "title": h.clause.title, "section": h.clause.section}
-                for h in searcher.search(question, k=k, mode=mode)]
+        hits = scorer.rerank(question, k=k) if scorer else searcher.search(question, k=k, mode=mode)
+        return [_hit_dict(h) for h in hits]
 
     return search
 
@@ -77,32 +89,39 @@ def run_evaluation(
     answers_file: Path | None = None,
     modes: Sequence[str] = MODES,
     log: Callable[[str], None] = print,
+    ablation: bool = True,
+    rerank: bool = True,
 ) -> dict:
     questions = load_questions(questions_file)
     from .embedding import Embedder
 
     embedder = Embedder(settings)
     searchers = {}
-    for header in (True, False):
+    locator, unlocated = None, 0
+    for header in (True, False) if ablation else (True,):
         variant = settings.model_copy(update={"passage_header": header})
         folder = index_dir if header else index_dir.with_name(index_dir.name + "-noheader")
         report = build_index(corpus_dirs, folder, variant, lambda: embedder)
         log(f"index {folder}: {report.clauses} clauses ({report.embedded} embedded, {report.reused} reused)")
         searchers[header] = Searcher(PolicyIndex.load(folder), variant, embedder)
         if header:  # a broken question set fails before anything else is embedded
-            problems = check_evidence(questions, [d.text for d in searchers[True].index.documents.values()])
+            locator = EvidenceLocator({d: doc.text for d, doc in searchers[True].index.documents.items()})
+            problems, unlocated = check_evidence(questions, locator)
+            if unlocated:
+                log(f"{unlocated} evidence spans of a set written elsewhere are not in the cleaned corpus")
             if problems:
                 raise QuestionSetError(f"{questions_file}: {len(problems)} problems\n" + "\n".join(problems))
     main = searchers[True]
 
-    evaluator = RetrievalEvaluator(questions)
+    evaluator = RetrievalEvaluator(questions, locator)
     retrieval = {}
     for header, searcher in searchers.items():
         searcher.warm_up()
-        for mode in modes:
-            result = evaluator(_hits(searcher, mode))
+        methods = [(mode, False) for mode in modes] + ([("hybrid", True)] if header and rerank else [])
+        for mode, reranked in methods:
+            result = evaluator(_hits(searcher, mode, reranked))
             latencies = [row["latency_ms"] for row in result.per_question]
-            retrieval[mode + ("" if header else NO_HEADER)] = {
+            retrieval[mode + (" + rerank" if reranked else "") + ("" if header else NO_HEADER)] = {
                 "summary": result.summary(),
                 "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
                 "per_question": result.per_question,
@@ -111,9 +130,7 @@ def run_evaluation(
     for data in retrieval.values():  # keep the per-question record small: what plots and comparisons need
         data["per_question"] = [{k: row[k] for k in ("id", "kind", "ranks", "latency_ms")} for row in data["per_question"]]
     answer, answers_from = _answer_source(main, answers_file)
-    answers = AnswerEvaluator(questions)(answer) if answer else None
-    extractive = [q for q in questions if q.kind == "extractive"]
-    texts = [d.text for d in main.index.documents.values()]
+    answers = AnswerEvaluator(questions, locator)(answer) if answer else None
     return {
         "when": datetime.now().isoformat(timespec="seconds"),
         "questions_file": str(questions_file),
@@ -126,7 +143,7 @@ def run_evaluation(
         "answers": {"source": answers_from, "summary": answers.summary() if answers else None,
                     "per_question": answers.per_question if answers else []},
         "failures": failures,
-        "extractive_gold_not_in_corpus": sum(1 for q in extractive if not any(q.gold in t for t in texts)),
+        "extractive_gold_not_in_corpus": unlocated,
     }
 
 

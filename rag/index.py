@@ -9,6 +9,9 @@ Layout of `index/` (no pickle anywhere; everything is JSON, .npy or FAISS's own 
     dense.faiss       flat inner product by default; HNSW or IVF when configured
     bm25/             bm25s arrays and vocabulary
     lexicon.json      words added to jieba (department names) so questions tokenise like clauses
+    sentences.npy     int64 [sentences x 3]: clause row, start, end (offsets in the document text)
+    sentence_vectors.npy  float16 [sentences x dim]: each sentence embedded alone (`passage: `), so the answer
+                      scorer costs one question encode and dot products
 
 A build holds a lock file beside the folder, writes a sibling temporary folder and swaps it in with two
 renames; a crash, kill -9 or Ctrl-C leaves the previous index in place (a half-finished swap is repaired on
@@ -43,10 +46,12 @@ from .duplicates import Duplicate, DuplicateFinder
 from .ingest import Skipped, ingest_file, iter_corpus_files
 from .lexical import BM25Index, add_words, tokenize
 from .responsibility import Contact
+from .sentences import split as split_sentences
+from .vocabulary import VOCABULARY_VERSION
 
 FORMAT_VERSION = 1
 # Bump when cleaning or chunking changes what a file yields: every file is then re-ingested.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 3
 
 
 class IndexUnavailable(Exception):
@@ -135,6 +140,7 @@ class BuildReport:
     unstructured: list[str] = field(default_factory=list)
     embedded: int = 0
     reused: int = 0
+    sentences_embedded: int = 0
     clauses: int = 0
     rebuilt_because: str | None = None
     seconds: float = 0.0
@@ -196,9 +202,20 @@ class PolicyIndex:
     """A loaded index: clauses in row order, their documents, FAISS and BM25."""
 
     def __init__(self, folder: Path, manifest: dict, documents: dict[str, DocumentRecord], clauses: list[Clause],
-                 vectors: np.ndarray, dense, bm25: BM25Index):
+                 vectors: np.ndarray, dense, bm25: BM25Index, sentences: np.ndarray | None = None,
+                 sentence_vectors: np.ndarray | None = None):
         self.folder, self.manifest, self.documents, self.clauses = folder, manifest, documents, clauses
         self.vectors, self.dense, self.bm25 = vectors, dense, bm25
+        self.sentences = sentences if sentences is not None else np.zeros((0, 3), np.int64)
+        self.sentence_vectors = sentence_vectors if sentence_vectors is not None else np.zeros((0, 384), np.float16)
+
+    @cached_property
+    def clause_sentences(self) -> dict[int, np.ndarray]:
+        """clause row -> its sentence rows, in order."""
+        rows: dict[int, list[int]] = {}
+        for i, row in enumerate(self.sentences[:, 0].tolist()):
+            rows.setdefault(row, []).append(i)
+        return {row: np.asarray(r, dtype=np.int64) for row, r in rows.items()}
 
     @property
     def model_id(self) -> str:
@@ -253,16 +270,24 @@ class PolicyIndex:
             dense = faiss.read_index(str(folder / "dense.faiss"))
             lexicon = json.loads((folder / "lexicon.json").read_text(encoding="utf-8"))
             bm25 = BM25Index.load(folder / "bm25", len(clauses))
+            sentences = np.load(folder / "sentences.npy", allow_pickle=False)
+            sentence_vectors = np.load(folder / "sentence_vectors.npy", allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise IndexUnavailable(f"索引已损坏 (index at {folder} is unreadable: {exc}): {rebuild_hint(folder)}") from exc
-        if len(clauses) != manifest.get("clause_count") or vectors.shape[0] != len(clauses) or dense.ntotal != len(clauses):
+        if manifest.get("vocabulary_version") != VOCABULARY_VERSION:
+            raise IndexUnavailable(f"索引使用的词表版本不同 (index at {folder} was built with vocabulary "
+                                   f"{manifest.get('vocabulary_version')}, this version uses {VOCABULARY_VERSION}): "
+                                   f"{rebuild_hint(folder)}")
+        if len(clauses) != manifest.get("clause_count") or vectors.shape[0] != len(clauses) or dense.ntotal != len(clauses) \
+                or sentence_vectors.shape[0] != len(sentences):
             raise IndexUnavailable(f"索引不一致 (index at {folder}: clauses, vectors and FAISS disagree): "
                                    f"{rebuild_hint(folder)}")
         add_words(lexicon)
-        return cls(folder, manifest, documents, clauses, vectors, dense, bm25)
+        return cls(folder, manifest, documents, clauses, vectors, dense, bm25, sentences, sentence_vectors)
 
 
-def _previous(folder: Path, settings: Settings, model_id: str) -> tuple[PolicyIndex | None, str | None]:
+def _previous(folder: Path, settings: Settings, model_id: str,
+              encoder: str | None = None) -> tuple[PolicyIndex | None, str | None]:
     """The index to reuse vectors from, or None and why everything is rebuilt."""
     if not PolicyIndex.exists(folder):
         return None, None
@@ -273,6 +298,11 @@ def _previous(folder: Path, settings: Settings, model_id: str) -> tuple[PolicyIn
     m = previous.manifest
     if m["model"]["id"] != model_id:
         return None, f"model changed from {m['model']['id']} to {model_id}"
+    recorded = m["model"].get("encoder")
+    if encoder and recorded and recorded != encoder:
+        return None, f"encoder changed from {recorded} to {encoder}"
+    if m.get("vocabulary_version") != VOCABULARY_VERSION:
+        return None, f"vocabulary changed from {m.get('vocabulary_version')} to {VOCABULARY_VERSION}"
     wanted = {"pipeline_version": PIPELINE_VERSION, "chunk_max_chars": settings.chunk_max_chars,
               "chunk_min_chars": settings.chunk_min_chars, "passage_header": settings.passage_header}
     # Indexes written before passage_header was recorded always had the header.
@@ -297,10 +327,11 @@ def build_index(
 def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedder_factory: Callable[[], object],
            progress: bool) -> BuildReport:
     started = time.perf_counter()
-    embedder = None
+    # The embedder is made first: which encoder computes the vectors decides whether old ones can be reused.
+    embedder = embedder_factory()
     model_id = settings.embedding_model
     report = BuildReport()
-    previous, report.rebuilt_because = _previous(folder, settings, model_id)
+    previous, report.rebuilt_because = _previous(folder, settings, model_id, getattr(embedder, "encoder_id", None))
     # Keyed by document id (the file name), so a moved corpus folder is not re-embedded.
     old_docs = dict(previous.documents) if previous else {}
 
@@ -362,25 +393,27 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
     if todo:
         from .embedding import passage_text
 
-        embedder = embedder_factory()
         model_id = embedder.model_id
         texts = [passage_text(clauses[i], settings.passage_header) for i in todo]
         encoded = embedder.encode_passages(texts, progress=progress)
         for i, vector in zip(todo, encoded):
             vectors[i] = vector
     report.embedded, report.reused, report.clauses = len(todo), len(clauses) - len(todo), len(clauses)
-    dim = embedder.dim if embedder else (previous.manifest["model"]["dim"] if previous else 384)
+    dim = embedder.dim
     matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
-
+    sentences, sentence_matrix = _sentence_vectors(clauses, documents, previous, dim, embedder, progress, report)
     lexicon = sorted({d for c in clauses for d in (*c.lead_departments, *c.supporting_departments)})
     add_words(lexicon)
     bm25 = BM25Index.build([tokenize(lexical_text(c, settings.passage_header)) for c in clauses])
     manifest = {
         "format_version": FORMAT_VERSION, "pipeline_version": PIPELINE_VERSION,
-        "model": {"id": model_id, "dim": int(matrix.shape[1]) if matrix.size else dim},
+        "model": {"id": model_id, "dim": int(matrix.shape[1]) if matrix.size else dim,
+                  "encoder": getattr(embedder, "encoder_id", None)},
         "passage_header": settings.passage_header,
         "faiss_index": settings.faiss_index, "chunk_max_chars": settings.chunk_max_chars,
         "chunk_min_chars": settings.chunk_min_chars, "clause_count": len(clauses), "document_count": len(documents),
+        "sentence_count": len(sentences), "vocabulary_version": VOCABULARY_VERSION,
+        "answer_model": _answer_model_version(),
         "files": {
             **{d.path: {"doc_id": d.doc_id, "content_hash": d.content_hash} for d in documents.values()},
             **{d.path: {"doc_id": d.doc_id, "content_hash": duplicate_hashes[d.path], "duplicate_of": d.kept,
@@ -388,13 +421,45 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
         },
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_atomically(folder, manifest, list(documents.values()), clauses, matrix, _faiss_index(matrix, settings.faiss_index), bm25, lexicon)
+    _write_atomically(folder, manifest, list(documents.values()), clauses, matrix,
+                      _faiss_index(matrix, settings.faiss_index), bm25, lexicon, sentences, sentence_matrix)
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _answer_model_version() -> str | None:
+    from .scorer import AnswerScorer
+
+    return AnswerScorer.version_on_disk()
+
+
+def _sentence_vectors(clauses: list[Clause], documents: dict[str, DocumentRecord], previous: PolicyIndex | None,
+                      dim: int, embedder, progress: bool, report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
+    """Every clause's sentences and their vectors; a sentence whose text the previous index holds is reused."""
+    rows = [(row, s.start, s.end) for row, clause in enumerate(clauses) for s in split_sentences(clause, row)]
+    texts = [documents[clauses[row].doc_id].text[start:end] for row, start, end in rows]
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and len(previous.sentences):
+        for i, (row, start, end) in enumerate(previous.sentences.tolist()):
+            known.setdefault(previous.documents[previous.clauses[row].doc_id].text[start:end], i)
+    matrix = np.zeros((len(rows), dim), np.float16)
+    todo = []
+    for i, text in enumerate(texts):
+        if text in known:
+            matrix[i] = previous.sentence_vectors[known[text]]
+        else:
+            todo.append(i)
+    if todo:
+        encoded = embedder.encode_passages([texts[i] for i in todo], progress=progress)
+        matrix[todo] = encoded.astype(np.float16)
+    report.sentences_embedded = len(todo)
+    table = np.asarray(rows, dtype=np.int64).reshape(len(rows), 3)
+    return table, matrix
+
+
 def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentRecord], clauses: list[Clause],
-                      matrix: np.ndarray, dense, bm25: BM25Index, lexicon: list[str]) -> None:
+                      matrix: np.ndarray, dense, bm25: BM25Index, lexicon: list[str], sentences: np.ndarray,
+                      sentence_matrix: np.ndarray) -> None:
     import faiss
 
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -403,6 +468,8 @@ def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentReco
         _write_jsonl(work / "documents.jsonl", (asdict(d) for d in documents))
         _write_jsonl(work / "clauses.jsonl", (c.to_dict() for c in clauses))
         np.save(work / "vectors.npy", matrix, allow_pickle=False)
+        np.save(work / "sentences.npy", sentences, allow_pickle=False)
+        np.save(work / "sentence_vectors.npy", sentence_matrix, allow_pickle=False)
         faiss.write_index(dense, str(work / "dense.faiss"))
         bm25.save(work / "bm25")
         (work / "lexicon.json").write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")

@@ -1,7 +1,7 @@
 """What a question asks: its script, the places and years it names, and the kind of answer it wants.
 
 Rules over the question's own words, no model: the kinds are few (a department, a contact, a definition, a
-number, several documents compared) and their wording is regular (哪个部门牵头, 电话多少, 啥叫, 多少, 分别).
+number, several documents compared) and their wording is regular (哪个部门牵头, 电话多少, 什么叫, 多少, 分别).
 """
 
 from __future__ import annotations
@@ -11,30 +11,20 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .lexical import STOPWORDS, tokenize, words
+from .lexical import tokenize, words
 from .textnorm import is_traditional, normalize_query
+from .vocabulary import QUESTION_WORDS, STOPWORDS, SYNONYMS  # noqa: F401 (SYNONYMS: re-exported)
 
 STAFF = re.compile(r"哪个部门|哪些部门|什么部门|哪个机构|哪个单位|谁牵头|由谁|谁负责|谁来|谁统筹|牵头|负责部门|配合部门|"
-                   r"责任单位|归哪个|谁管|哪个部门负责")
+                   r"责任单位|谁管|哪个部门负责")
 CONTACT = re.compile(r"电话|联系人|联系方式|咨询|找谁|热线")
-DEFINITION = re.compile(r"什么是|啥是|啥叫|什么叫|是什么意思|指什么|是啥|是个啥|是什么东西")
-NUMERIC = re.compile(r"多少|几[个家根座辆条项次年]|比例|比重|占比|多大|多长|多高|目标|下降|提高|提升|达到|率|何时|哪年|哪一年|"
+DEFINITION = re.compile(r"什么是|啥是|什么叫|是什么意思|指什么|是啥|是个啥")
+NUMERIC = re.compile(r"多少|几[个家根座辆条项次年]|比例|比重|占比|多大|多长|多高|目标|下降|提高|提升|达到|率|何时|哪年|"
                      r"什么时候|啥时|几点|哪天|日期")
-COMPARE = re.compile(r"分别|各是|各要|各自|比较|对比|哪个高|哪个多|有什么不同|有何不同|都")
+COMPARE = re.compile(r"分别|各是|各自|对比|哪个高|哪个多|有何不同|都")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 SHORT_YEAR = re.compile(r"(?<![\d年])([2-3]\d)年")  # "25年" in speech means 2025
 ADMIN_SUFFIX = re.compile(r"(?:特别行政区|自治区|地区|新区|[省市区县州])$")
-# Words that carry no topic in a question (beyond the shared stopwords): what a question asks is in the rest.
-QUESTION_WORDS = frozenset(
-    "要 能 有 没有 吗 呢 啥 咋 怎么办 怎么样 打算 准备 计划 规定 要求 方案 实施 工作 提出 政策 文件 里 说 举措 措施 做法 "
-    "安排 内容 主要 讲 意思 管 搞 不要 要不要 时候 啥时候 什么 目标 多少 多大 多长 达到 提高 提升 下降 比较 分别 各 "
-    "部门 机构 单位 牵头 负责 配合 谁 来 统筹 电话 咨询 联系人 找 问题 东西 叫 指 解读 里面 哪些 哪个 一下 不能 超过 "
-    "不低于 不少于 以上 以下 左右 大概 预计 提到 提高到 降到 降低到 要到 增加到 "
-    # the frame of an everyday question, not its topic
-    "为什么 为啥 怎样 如何 态度 看法 包括 包含 保证 确保 以后 将来 现在 处理 办 干 做 能不能 可不可以 是不是 "
-    "有没有 有何 哪几 几方面 方面 意义 作用 影响 办法 具体 都 还 会 应该 需要 老百姓 百姓 市民 我们 "
-    "哪一年 哪年 哪天 哪一天 一年 几年 多久 年份 时间 日期".split()
-)
 # Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
 # words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
 GAZETTEER = frozenset(
@@ -43,12 +33,6 @@ GAZETTEER = frozenset(
     "济南 青岛 厦门 苏州 合肥 福州 昆明 贵阳 南宁 哈尔滨 长春 沈阳 大连 石家庄 太原 呼和浩特 兰州 西宁 银川 乌鲁木齐 "
     "拉萨 海口 宁波 无锡 赣州 九江 珠海 东莞 佛山".split()
 )
-# Same meaning, other words: a question's term counts as found when one of these is.
-SYNONYMS = {
-    "能耗": ("能源消费", "能源消耗"), "新能源车": ("新能源汽车",), "电动车": ("新能源汽车", "电动汽车"),
-    "房子": ("建筑", "住宅"), "盖房": ("建筑",), "充电桩": ("充电设施", "充电站"), "两高": ("高耗能高排放",),
-    "垃圾": ("生活垃圾",), "电话": ("咨询电话",), "占比": ("比重", "比例"), "比重": ("占比",), "比例": ("占比", "比重"),
-}
 
 
 @dataclass(frozen=True)

@@ -15,25 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from .textnorm import normalize_query
+from .vocabulary import DOMAIN_WORDS, STOPWORDS
 
 WORD = re.compile(r"[\w\u4e00-\u9fff]")
-# Function words and question words: they carry no topic and would let BM25 match on "多少" alone.
-STOPWORDS = frozenset(
-    "的 了 和 与 及 等 在 是 对 为 将 把 被 或 也 就 都 而 并 要 其 之 以 于 由 从 向 按 该 本 各 有 个 到 "
-    "吗 呢 吧 啊 呀 请问 请 多少 什么 哪些 哪个 哪里 哪 怎么 怎样 如何 是否 有没有 能不能 可以 会 "
-    "我 我们 你 你们 他们 它 这 那 这个 那个 一下 知道 想 问 关于 方面 情况".split()
-)
-
-
-# Policy vocabulary jieba's general dictionary splits into characters (碳/达/峰) or mis-joins (比/重要).
-DOMAIN_WORDS = (
-    "碳达峰 达峰 碳中和 双碳 非化石能源 化石能源 新能源 新能源汽车 新能源车 可再生能源 比重 占比 能耗 碳排放 碳汇 碳普惠 "
-    "碳积分 碳足迹 碳市场 碳排放权 用能权 排污权 活立木 蓄积量 森林覆盖率 装机 装机容量 抽水蓄能 充电桩 充换电 "
-    "加氢站 光伏 风电 氢能 储能 绿电 绿氢 绿色建筑 装配式建筑 超低能耗 近零碳 零碳 低碳 绿色出行 公共交通 "
-    "多式联运 公转铁 两高 高耗能 高排放 清洁生产 循环经济 生活垃圾 建筑垃圾 资源化利用 秸秆 化肥 高标准农田 "
-    "节能 节能审查 能效 数据中心 虚拟电厂 新型电力系统 绿道 湿地 国土绿化 生态修复 绿色金融 绿色信贷 碳金融 "
-    "牵头 配合 咨询电话 联系人 十四五 十五五 十大行动 单位地区生产总值 二氧化碳 温室气体"
-).split()
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ HEADLINE = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 ANSWER_COLUMNS = (
     ("key_fact_accuracy", "key facts"), ("citation_accuracy", "citations"),
     ("refusal_rate_out_of_scope", "refuses out-of-scope"), ("false_refusal_rate", "false refusals"),
-    ("script_accuracy", "script"), ("rouge_l_f1", "ROUGE-L"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+    ("script_accuracy", "script"), ("rouge_l_f1", "ROUGE-L"), ("rouge_l_quotes", "ROUGE-L quotes"),
+    ("answered_share", "answered"), ("hedged_share", "hedged"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
 )
 
 
@@ -84,7 +85,8 @@ def markdown(metrics: dict, previous: dict | None) -> str:
         f"Questions: `{metrics['questions_file']}` ({metrics['n_questions']}: {kinds}). "
         f"Corpus: {', '.join(corpus['dirs'])} — {corpus['documents']} documents, {corpus['clauses']} clauses.", "",
         "## Retrieval", "",
-        "A hit is a retrieved clause that contains the evidence string. \"(no header)\" is the ablation index whose "
+        "A hit is a retrieved clause that holds the evidence (located after normalisation; overlapping by half the "
+        "shorter of the two). \"+ rerank\" is hybrid search reordered by the answer scorer. \"(no header)\" is the ablation index whose "
         "clauses are embedded and BM25-indexed without the document title and section path.", "",
         *retrieval_table(metrics), "",
     ]
@@ -108,7 +110,8 @@ def markdown(metrics: dict, previous: dict | None) -> str:
         for n, hit in enumerate(row["top"], 1):
             lines.append(f"  - got {n}: {hit['title']} › {hit['section']}: {hit['text'][:60].replace(chr(10), ' ')}…")
     lines += ["", "## Change against the previous report", "", *_changes(metrics, previous), "",
-              "## Plots", "", "![recall@k](recall_at_k.png)", "![per kind](per_kind.png)", "![latency](latency.png)", ""]
+              "## Plots", "", "![recall@k](recall_at_k.png)", "![per kind](per_kind.png)", "![latency](latency.png)",
+              "![refusal trade-off](tradeoff.png)", ""]
     return "\n".join(lines)
 
 
@@ -155,6 +158,8 @@ def plots(metrics: dict, out: Path) -> None:
     fig.savefig(out / "per_kind.png", dpi=110)
     plt.close(fig)
 
+    _tradeoff(metrics, out, plt)
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, data in metrics["retrieval"].items():
         if "no header" not in method:
@@ -166,6 +171,36 @@ def plots(metrics: dict, out: Path) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+
+
+def tradeoff_curve(rows: list[dict], steps: int = 101) -> list[tuple[float, float, float]]:
+    """(threshold, answerable refused, out-of-scope refused) had refusal been decided at each threshold of the
+    answer scorer's probability; a question refused for another reason (a place with no document) stays refused."""
+    def refused(row: dict, t: float) -> bool:
+        p = row.get("probability")
+        return row["refused"] if p is None else p < t
+
+    answerable = [r for r in rows if r["kind"] != "out-of-scope"]
+    foreign = [r for r in rows if r["kind"] == "out-of-scope"]
+    curve = []
+    for t in (i / (steps - 1) for i in range(steps)):
+        curve.append((t, sum(refused(r, t) for r in answerable) / max(len(answerable), 1),
+                      sum(refused(r, t) for r in foreign) / max(len(foreign), 1)))
+    return curve
+
+
+def _tradeoff(metrics: dict, out: Path, plt) -> None:
+    rows = (metrics.get("answers") or {}).get("per_question", [])
+    if not any(r.get("probability") is not None for r in rows):
+        return
+    curve = tradeoff_curve(rows)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.plot([c[1] for c in curve], [c[2] for c in curve], marker=".", lw=1)
+    ax.set(xlabel="false refusals (answerable refused)", ylabel="out-of-scope refused", xlim=(0, 1), ylim=(0, 1.02),
+           title="Refusal trade-off over the scorer's threshold")
+    fig.tight_layout()
+    fig.savefig(out / "tradeoff.png", dpi=110)
     plt.close(fig)
 
 

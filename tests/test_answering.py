@@ -12,7 +12,10 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
-from rag.answering import Answerer, Conversation
+from dataclasses import replace
+
+from rag.answering import HEDGE, WELCOME, Answerer, Conversation
+from rag.scorer import AnswerScorer
 from rag.cli import app
 from rag.config import Settings
 from rag.llm import LLMWriter
@@ -49,6 +52,8 @@ def test_a_numeric_answer_quotes_the_clause(answerer):
     assert_traceable(answerer, answer)
     data = answer.to_dict("q1")
     assert CONTRACT <= set(data) and CITATION <= set(data["citations"][0]) and data["id"] == "q1"
+    assert data["model"] == AnswerScorer.load().version and data["confidence"] == "high"
+    assert data["probability"] >= AnswerScorer.load().answer_threshold
 
 
 def test_the_paragraph_year_comes_with_the_figure(answerer):
@@ -57,10 +62,12 @@ def test_the_paragraph_year_comes_with_the_figure(answerer):
     assert_traceable(answerer, answer)
 
 
-def test_staff_questions_get_lead_and_supporting_departments(answerer):
+def test_staff_questions_quote_the_task_and_its_responsibility_note_once(answerer):
     answer = answerer.ask("瑞金推动建材行业碳达峰是哪个部门牵头？")
-    assert "由市工信局牵头" in answer.answer and "市住建局、市发改委、市城管局配合" in answer.answer
-    assert answer.citations[1].quote == "(市工信局牵头,市住建局、市发改委、市城管局配合)"
+    (citation,) = answer.citations  # one clause, cited once
+    assert citation.quote.endswith("(市工信局牵头,市住建局、市发改委、市城管局配合)")
+    assert citation.section.endswith("2.推动建材行业碳达峰") and len(citation.quote) > len("(市工信局牵头,市住建局、市发改委、市城管局配合)")
+    assert answer.answer.count("市工信局") == 1 and answer.answer.count("[1]") == 1
     assert_traceable(answerer, answer)
 
 
@@ -127,16 +134,56 @@ def test_follow_ups_are_read_against_the_previous_turn(answerer):
     assert duty.refused and "没有写明" in duty.answer
     talk = Conversation(answerer)
     talk.ask("瑞金到2025年新能源汽车要达到多少辆？")
-    assert "由市交通运输局牵头" in talk.ask("这个由谁负责？").answer
+    assert "市交通运输局牵头" in talk.ask("这个由谁负责？").answer
 
 
-def test_every_dev_answer_is_traceable(answerer):
+def test_a_refused_question_does_not_set_the_topic_of_the_next(answerer):
+    talk = Conversation(answerer)
+    talk.ask("瑞金到2025年新能源汽车要达到多少辆？")
+    assert talk.ask("个人所得税起征点是多少").refused
+    chengdu = talk.ask("那成都呢？")  # still about new-energy vehicles, the last answered topic
+    assert "新能源汽车" in chengdu.resolved_question and "80万辆" in chengdu.answer
+
+
+@pytest.mark.parametrize("message", ["你好", "🙂🙂🙂", "？？？", "您好，在吗"])
+def test_a_message_without_content_gets_a_welcome_not_a_quote(answerer, message):
+    answer = answerer.ask(message)
+    assert answer.answer == WELCOME and not answer.citations and not answer.related
+
+
+def test_when_issued_finds_the_date_under_the_title(answerer):
+    answer = answerer.ask("江西省做好碳达峰碳中和工作的实施意见是哪天发布的？")
+    assert not answer.refused and "2022年4月6日" in answer.answer
+    assert answer.citations[0].doc_id == SEEDS["jiangxi"]
+    assert_traceable(answerer, answer)
+
+
+def test_between_the_thresholds_the_answer_is_hedged(answerer):
+    scorer = replace(answerer.scorer, answer_threshold=0.9999, refuse_threshold=0.0)
+    hedged = Answerer(answerer.searcher, scorer=scorer).ask("瑞金到2025年新能源装机要达到多大规模？")
+    assert not hedged.refused and hedged.confidence == "low" and hedged.answer.startswith(HEDGE)
+    assert "30万千瓦" in hedged.answer  # the closest provision, offered as such
+    refusing = replace(answerer.scorer, answer_threshold=1.0, refuse_threshold=1.0)
+    assert Answerer(answerer.searcher, scorer=refusing).ask("瑞金到2025年新能源装机要达到多大规模？").refused
+
+
+def test_reranking_reorders_the_same_clauses_by_the_scorer(answerer):
+    question = "瑞金到2025年新能源装机要达到多大规模？"
+    plain = answerer.searcher.search(question, k=10)
+    reranked = answerer.rerank(question, k=10)
+    assert {h.clause.chunk_id for h in reranked} == {h.clause.chunk_id for h in plain}
+    assert "新能源装机规模达力争到30万千瓦" in reranked[0].clause.text
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+
+
+def test_every_dev_answer_is_traceable_and_says_how_sure_it_is(answerer):
     from rag.evaluation import load_questions
 
     for question in load_questions(ROOT / "eval" / "dev_questions.jsonl"):
         answer = answerer.ask(question.question)
         assert_traceable(answerer, answer)
-        assert answer.refused == (question.kind == "out-of-scope") or question.kind != "out-of-scope"
+        assert answer.refused or answer.confidence in ("high", "low")
+        assert answer.answer.startswith(HEDGE) == (answer.confidence == "low" and not answer.refused)
 
 
 # ---- the optional LLM ------------------------------------------------------------------------------------

@@ -206,3 +206,19 @@ def test_every_cjk_character_of_policy_text_survives(corpus_report):
         assert published == cjk(doc.document.text), doc.document.doc_id
         covered = "".join(doc.document.text[c.start : c.end] for c in doc.clauses)
         assert cjk(covered) == cjk(doc.document.text), doc.document.doc_id
+
+
+def test_a_document_written_as_one_line_is_titled_by_its_opening_words(tmp_path):
+    """NCP documents are one line: title, a space, the text. The title stops at the space, not mid-word."""
+    from pathlib import Path
+
+    from rag.ingest import ingest
+
+    source = Path(__file__).resolve().parents[2] / "shared" / "ncp" / "corpus" / "96a2f56a8966308c981b0c0f1f9d13f3.txt"
+    text = source.read_text(encoding="utf-8") if source.exists() else (
+        "山西：21条税收措施助力企业复产扩能 优惠政策落实给力、非接触式办税添力、疫情防控加力21条税收措施助力企业复产扩能疫情就此展开。")
+    (tmp_path / "one-line.txt").write_text(text, encoding="utf-8")
+    (document,) = ingest([tmp_path]).documents
+    assert document.document.title == "山西：21条税收措施助力企业复产扩能"
+    (tmp_path / "one-line.txt").write_text("瑞金市碳达峰实施方案\n一、总体要求\n到2025年，全市新能源装机达30万千瓦。", encoding="utf-8")
+    assert ingest([tmp_path]).documents[0].document.title == "瑞金市碳达峰实施方案"

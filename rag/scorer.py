@@ -1,0 +1,86 @@
+"""The answer scorer: a logistic regression that gives each candidate sentence a calibrated probability of
+answering the question, and the two thresholds that turn the best probability into answer / hedge / refuse.
+
+Its weights are plain JSON in the package (`rag/data/answer_model.json`, no pickle), written by
+`policy-rag train` (rag/training.py) from the dev sets with a fixed seed; scoring is a dot product in numpy,
+so answering needs no scikit-learn. The version (a hash of the weights) is recorded in the index manifest and
+in every answer's JSON (`model`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .features import FEATURES
+
+MODEL_PATH = Path(__file__).with_name("data") / "answer_model.json"
+
+
+class ScorerUnavailable(Exception):
+    """The weights file is missing, unreadable or for other features: the message says what to run."""
+
+
+@dataclass
+class AnswerScorer:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    answer_threshold: float  # at or above: a confident answer
+    refuse_threshold: float  # below: refused; between the two: the closest clause, in hedged words
+    trained_on: dict = field(default_factory=dict)  # what data, how many rows, the command, the seed
+
+    @property
+    def version(self) -> str:
+        weights = json.dumps([self.features, self.mean, self.scale, self.coef, self.intercept,
+                              self.answer_threshold, self.refuse_threshold])
+        return "lr-" + hashlib.sha256(weights.encode()).hexdigest()[:10]
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """P(the sentence answers the question) for each row of features (FEATURES order)."""
+        if x.size == 0:
+            return np.zeros(len(x))
+        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        logits = z @ np.asarray(self.coef) + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+    def weights_by_importance(self) -> list[tuple[str, float]]:
+        """Standardised coefficients, largest effect first: what the model says matters."""
+        return sorted(zip(self.features, self.coef), key=lambda item: -abs(item[1]))
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {**asdict(self), "version": self.version}
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> AnswerScorer:
+        return _load(Path(path))
+
+    @classmethod
+    def version_on_disk(cls, path: Path = MODEL_PATH) -> str | None:
+        try:
+            return cls.load(path).version
+        except ScorerUnavailable:
+            return None
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> AnswerScorer:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.pop("version", None)
+        scorer = AnswerScorer(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ScorerUnavailable(f"答案评分模型不可用 (answer model {path} is unreadable: {exc}): run `policy-rag train`") from exc
+    if tuple(scorer.features) != FEATURES:
+        raise ScorerUnavailable(f"答案评分模型与特征不符 (answer model {path} was trained on other features): "
+                                "run `policy-rag train`")
+    return scorer
