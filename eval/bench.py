@@ -109,16 +109,20 @@ def timed_cli_index(corpus: list[Path], folder: Path, overrides: dict) -> dict:
     """`python -m rag index` in a fresh process: wall seconds (model load included) and its peak RSS."""
     shutil.rmtree(folder, ignore_errors=True)
     env = dict(os.environ, **{f"POLICY_RAG_{k.upper()}": v for k, v in overrides.items()})
-    command = [sys.executable, "-m", "rag", "index", "--index", str(folder)]
-    for path in corpus:
-        command += ["--corpus", str(path)]
+    args = ["index", "--index", str(folder)] + [a for path in corpus for a in ("--corpus", str(path))]
+    # The child reports its own VmHWM at exit: rusage of a child spawned from this (large) process would
+    # report this process's peak, inherited at fork.
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))))\n"
+            f"sys.argv = ['rag'] + {args!r}\nrunpy.run_module('rag', run_name='__main__')\n")
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, not every child's maximum
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    if run.returncode != 0:
+        raise RuntimeError(f"policy-rag {' '.join(args)} failed: {run.stderr[-2000:]}")
+    peak_kb = int(run.stderr.rsplit("VmHWM:", 1)[1].split()[0])
+    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024}
 
 
 def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
