@@ -130,10 +130,10 @@ class Answerer:
         return frozenset(places)
 
     def documents_of(self, place: str) -> tuple[str, ...]:
-        return tuple(
-            doc_id for doc_id, doc in self.index.documents.items()
-            if place in self.searcher.places.get(doc_id, ()) or place in str(doc.metadata.get("region", ""))
-        )
+        """The place's own documents (江西 -> the province's, not every city's in it); else any whose region
+        names it."""
+        own = tuple(d for d, names in self.searcher.places.items() if place in names)
+        return own or tuple(d for d, doc in self.index.documents.items() if place in str(doc.metadata.get("region", "")))
 
     # -- scoring ----------------------------------------------------------------------------------------
 
@@ -180,16 +180,18 @@ class Answerer:
         line_start = max(text.rfind("\n", best.clause.start, best.start) + 1, best.clause.start)
         lead = text[line_start:best.start]
         if intent.years and any(y in lead and y not in text[start:end] for y in intent.years) \
-                and end - line_start <= 2 * MAX_QUOTE:
+                and end - line_start <= 3 * MAX_QUOTE:
             start = line_start
         siblings = sorted((c for c in options if c.clause.chunk_id == best.clause.chunk_id), key=lambda c: c.start)
         floor = max(self.scorer.refuse_threshold, best.probability / 2)
         at = next(i for i, c in enumerate(siblings) if c.start == best.start)
         for step in (-1, 1):
             i = at + step
-            while 0 <= i < len(siblings) and siblings[i].probability >= floor \
-                    and max(end, siblings[i].end) - min(start, siblings[i].start) <= 3 * MAX_QUOTE:
-                start, end = min(start, siblings[i].start), max(end, siblings[i].end)
+            while 0 <= i < len(siblings) and siblings[i].probability >= floor:
+                a, b = min(start, siblings[i].start), max(end, siblings[i].end)
+                if b - a > 3 * MAX_QUOTE or "\n" in text[a:b]:  # one paragraph: the next may be another year's
+                    break
+                start, end = a, b
                 i += step
         return start, end
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .clauses import Clause
 from .index import PolicyIndex
-from .intent import Intent
+from .intent import YEAR, Intent
 from .responsibility import notes_in
 from .search import Hit
 from .sentences import is_heading
@@ -38,6 +38,7 @@ FEATURES = (
     "date_miss", "definition_match", "place_match", "place_miss", "log_length", "first_sentence", "heading",
     "kind_numeric", "kind_staff", "kind_definition", "kind_general",
     "bigrams_sentence", "bigrams_clause", "bigrams_sentence_margin", "position_inv", "general_length",
+    "missing_rarest",
 )
 CONTENT_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 
@@ -103,6 +104,15 @@ class TermStatistics:
     def found(term: str, text: str) -> bool:
         return term in text or any(s in text for s in SYNONYMS.get(term, ()))
 
+    def missing_rarest(self, intent: Intent, text: str) -> float:
+        """How rare the rarest question term `text` lacks is, against the rarest term asked: a near miss (免费停车
+        asked, parking never mentioned) lacks the one detail that matters."""
+        weights = {t: self.idf(self.corrected(t)) for t in intent.terms}
+        if not weights:
+            return 0.0
+        missing = [w for t, w in weights.items() if not self.found(self.corrected(t), text)]
+        return max(missing, default=0.0) / (max(weights.values()) or 1.0)
+
     def coverage(self, intent: Intent, text: str) -> float:
         """The idf-weighted share of the question's terms `text` (lower-cased) contains; a term nested in a
         longer one ("能源" in "新能源汽车") is not counted twice; a term glued from single characters counts half."""
@@ -157,6 +167,7 @@ class FeatureBuilder:
             clause_lower = f"{hit.clause.title} {hit.clause.section} {hit.clause.text}".lower()
             clause_features = self._clause_features(intent, hit, clause_lower, wanted)
             clause_features["bigrams_clause"] = bigram_share(asked, clause_lower)
+            clause_features["missing_rarest"] = self.terms.missing_rarest(intent, clause_lower)
             for position, srow in enumerate(index.clause_sentences.get(row, ())):
                 _, start, end = index.sentences[srow].tolist()
                 sentence = text[start:end]
@@ -182,7 +193,7 @@ class FeatureBuilder:
 
     def _sentence_features(self, intent: Intent, sentence: str, lead: str, issue: bool, first: bool) -> dict:
         numeric = intent.kind == "numeric"
-        has_digit = DIGIT.search(sentence) is not None
+        has_digit = DIGIT.search(YEAR.sub("", sentence)) is not None  # a figure, not the year it is for
         years = [y for y in intent.years]
         year_hit = any(y in sentence or y in lead for y in years)
         dated = DATE.search(sentence) is not None

@@ -52,11 +52,19 @@ class Example:
 class TrainingData:
     examples: list[Example] = field(default_factory=list)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x = np.vstack([e.x for e in self.examples if len(e.x)])
-        y = np.concatenate([e.y for e in self.examples if len(e.x)])
-        groups = np.concatenate([[i] * len(e.x) for i, e in enumerate(self.examples) if len(e.x)])
-        return x, y, groups
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Features, labels, question groups, and row weights that give each set the same total weight (the
+        small seed set speaks for the citizen questions the product is for; NCP has ten times its rows)."""
+        kept = [e for e in self.examples if len(e.x)]
+        x = np.vstack([e.x for e in kept])
+        y = np.concatenate([e.y for e in kept])
+        groups = np.concatenate([[i] * len(e.x) for i, e in enumerate(kept)])
+        names = np.concatenate([[e.set_name] * len(e.x) for e in kept])
+        weights = np.ones(len(y))
+        for name in set(names.tolist()):
+            mask = names == name
+            weights[mask] = len(y) / (len(set(names.tolist())) * mask.sum())
+        return x, y, groups, weights
 
     def write_csv(self, path: Path) -> None:
         """The labelled feature table (numbers and question ids only), the pinned data of a training run."""
@@ -111,22 +119,22 @@ def collect(answerer: Answerer, set_name: str, questions: Sequence[Question], ne
     return data
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int = SEED) -> np.ndarray:
+def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray, seed: int = SEED) -> np.ndarray:
     """Each row's probability from a model that never saw its question: for choosing thresholds honestly."""
     from sklearn.model_selection import GroupKFold
 
     p = np.zeros(len(y))
     for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-        p[test] = _fit(x[train], y[train], seed).probability(x[test])
+        p[test] = _fit(x[train], y[train], weights[train], seed).probability(x[test])
     return p
 
 
-def _fit(x: np.ndarray, y: np.ndarray, seed: int) -> AnswerScorer:
+def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, seed: int) -> AnswerScorer:
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit((x - mean) / scale, y)
+    model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit((x - mean) / scale, y, sample_weight=weights)
     return AnswerScorer(list(FEATURES), mean.tolist(), scale.tolist(), model.coef_[0].tolist(),
                         float(model.intercept_[0]), 0.5, 0.5)
 
@@ -195,12 +203,12 @@ def plot_tradeoff(curve: list[dict], chosen: float, path: Path) -> None:
 def train(data: TrainingData, seed: int = SEED, out: Path = MODEL_PATH, report_dir: Path | None = None,
           trained_on: dict | None = None) -> tuple[AnswerScorer, dict]:
     """Fit on all rows, choose thresholds out of fold, write the weights; return them and the figures."""
-    x, y, groups = data.arrays()
-    oof = out_of_fold(x, y, groups, seed)
+    x, y, groups, weights = data.arrays()
+    oof = out_of_fold(x, y, groups, weights, seed)
     outcomes = question_outcomes(data, oof)
     curve = tradeoff(outcomes, np.round(np.linspace(0.0, 0.95, 96), 4))
     refuse, answer = choose_thresholds(curve)
-    scorer = _fit(x, y, seed)
+    scorer = _fit(x, y, weights, seed)
     scorer.refuse_threshold, scorer.answer_threshold = refuse, answer
     scorer.trained_on = {**(trained_on or {}), "rows": int(len(y)), "positives": int(y.sum()),
                          "questions": len(data.examples), "seed": seed}

