@@ -21,9 +21,10 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
-# The first run builds the index (a few seconds of embedding per document); later runs reuse it.
+# Builds the index on the first run; later runs update it (only changed files are embedded; an index built
+# by another version of the vocabulary, pipeline or encoder is rebuilt), then serve.
 run: install
-	@test -f $(INDEX)/manifest.json || $(PY) -m rag index --index $(INDEX)
+	$(PY) -m rag index --index $(INDEX)
 	$(PY) app.py
 
 index: install

@@ -34,6 +34,9 @@ ISSUE_QUESTION = re.compile(r"(?:哪天|哪一天|什么时候|哪年|日期|时
 # A date standing alone: in brackets under a title (（2022年4月6日）) or on a line of its own (a signature).
 STANDALONE_DATE = re.compile(r"[（(]\s*\d{4}年\d{1,2}月\d{1,2}日\s*[)）]|^\s*\d{4}年\d{1,2}月\d{1,2}日\s*$", re.M)
 MAX_QUOTE = 150
+OPENING_CHARS = 300  # a document's opening lines: title, issuer, addressees
+# A phone number or hotline: what a contact question needs when the document lists no contact of its own.
+PHONE = re.compile(r"\d{3,4}[-－—]\d{7,8}|(?<!\d)\d{5,12}(?!\d)|热线|服务电话|咨询电话")
 # Clauses whose sentences the scorer reads; reranking reorders the same clauses.
 CANDIDATE_CLAUSES = 10
 EMPTY_QUESTION = "请输入您想咨询的问题，例如：成都到2025年新能源车要达到多少辆？"
@@ -117,6 +120,7 @@ class Answerer:
         self.llm = llm
         self.scorer = scorer or AnswerScorer.load()
         self.terms = TermStatistics(self.index)
+        self._documents_of: dict[str, tuple[str, ...]] = {}
         self.features = FeatureBuilder(self.index, self.terms, self.documents_of)
 
     # -- corpus facts ---------------------------------------------------------------------------------
@@ -130,10 +134,15 @@ class Answerer:
         return frozenset(places)
 
     def documents_of(self, place: str) -> tuple[str, ...]:
-        """The place's own documents (江西 -> the province's, not every city's in it); else any whose region
-        names it."""
-        own = tuple(d for d, names in self.searcher.places.items() if place in names)
-        return own or tuple(d for d, doc in self.index.documents.items() if place in str(doc.metadata.get("region", "")))
+        """The place's own documents (江西 -> the province's, not every city's in it); else those whose region
+        names it; else those whose title or opening lines do (a notice of 深圳市… filed without a catalogue)."""
+        if place not in self._documents_of:
+            docs = self.index.documents
+            own = tuple(d for d, names in self.searcher.places.items() if place in names)
+            self._documents_of[place] = (
+                own or tuple(d for d, doc in docs.items() if place in str(doc.metadata.get("region", "")))
+                or tuple(d for d, doc in docs.items() if place in doc.title or place in doc.text[:OPENING_CHARS]))
+        return self._documents_of[place]
 
     # -- scoring ----------------------------------------------------------------------------------------
 
@@ -241,10 +250,16 @@ class Answerer:
         if not hits:
             return self._refuse(intent, hits, "absent", why)
         if intent.kind == "contact":
-            return self._contact_answer(intent, hits, why)
+            listed = self._contact_answer(intent, hits, why)
+            if listed:
+                return listed
         if ISSUE_QUESTION.search(intent.normalized):
             return self._issue_answer(intent, hits, why)
         options = self.scored(intent, hits, vector)
+        if intent.kind == "contact":  # no contact listed: only a sentence that gives a number or hotline answers
+            options = [c for c in options if PHONE.search(self.index.documents[c.clause.doc_id].text[c.start:c.end])]
+            if not options or options[0].probability < self.scorer.refuse_threshold:
+                return self._refuse(intent, hits, "contact", why)
         best = options[0] if options else None
         p = best.probability if best else 0.0
         why.update(probability=round(p, 4))
@@ -338,7 +353,7 @@ class Answerer:
     def _where(clause: Clause) -> str:
         return f"“{clause.section_path[-1]}”" if clause.section_path else ""
 
-    def _contact_answer(self, intent: Intent, hits: list[Hit], why: dict) -> Answer:
+    def _contact_answer(self, intent: Intent, hits: list[Hit], why: dict) -> Answer | None:
         wanted = {d for p in intent.places for d in self.documents_of(p)}
         for hit in hits:
             doc_id = hit.clause.doc_id
@@ -354,7 +369,7 @@ class Answerer:
                               [{"name": contact.name, "phone": contact.phone, "organisation": contact.organisation,
                                 "source_n": 1}], intent=intent, why={**why, "contact": True},
                               confidence="high", model=self.scorer.version)
-        return self._refuse(intent, hits, "contact", why)
+        return None
 
     def _finish(self, intent: Intent, text: str, citations: list[Citation], why: dict, confident: bool = True,
                 probability: float | None = None) -> Answer:

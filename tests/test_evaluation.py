@@ -181,8 +181,8 @@ def small_run(tmp_path_factory, embedder):
 def test_a_run_scores_retrieval_for_every_method_and_the_ablation(small_run):
     root, metrics = small_run
     assert (root / "index" / "manifest.json").exists() and (root / "index-noheader" / "manifest.json").exists()
-    assert set(metrics["retrieval"]) == {"bm25", "dense", "hybrid", "bm25 (no header)", "dense (no header)",
-                                         "hybrid (no header)"}
+    assert set(metrics["retrieval"]) == {"bm25", "dense", "hybrid", "hybrid + rerank", "bm25 (no header)",
+                                         "dense (no header)", "hybrid (no header)"}
     hybrid = metrics["retrieval"]["hybrid"]["summary"]["all"]
     assert hybrid["n"] == 2 and hybrid["recall@10"] == 1.0
     answers = metrics["answers"]["summary"]["all"]

@@ -115,7 +115,8 @@ def test_incremental_update_embeds_only_changed_files(tmp_path, embedder, seed_i
     report = build_index([corpus], folder, settings, lambda: embedder)
     assert report.changed == [SEEDS["huaiyin"]] and report.removed == [SEEDS["gongqingcheng"]]
     assert report.embedded == len([c for c in PolicyIndex.load(folder).clauses if c.doc_id == SEEDS["huaiyin"]])
-    assert report.sentences_embedded == 1  # only the new sentence: the others' vectors are reused by their text
+    # Only the new heading and sentence (八、附则 / 本解读自发布之日起施行。): the others' vectors are reused by text.
+    assert report.sentences_embedded == 2
     hits = _bm25_only(folder).search("本解读自发布之日起施行", k=1, mode="bm25")
     assert hits[0].clause.section == "八、附则"
     assert SEEDS["gongqingcheng"] not in PolicyIndex.load(folder).documents
