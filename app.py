@@ -99,7 +99,7 @@ class PolicyApp:
         history.append({"role": "user", "content": html.escape(shown)})
         yield history + [{"role": "assistant", "content": "…"}], "", conversation, last, gr.update()
         answer = conversation.ask(message)
-        if self.llm is not None and not answer.refused:
+        if self.llm is not None and not answer.refused and answer.confidence != "low":
             for partial, final in self.llm.stream(answer, self.extractive):
                 if final is None:
                     shown = to_traditional(partial, answer.variant) if answer.script == "zh-Hant" else partial

@@ -431,8 +431,8 @@ class Answerer:
         answer = self._compare(intent) if intent.compares else self._single(intent)
         answer.question = question
         answer.resolved_question = resolved
-        if self.llm is not None and not answer.refused:
-            answer = self.llm.rewrite(answer, self)
+        if self.llm is not None and not answer.refused and answer.confidence != "low":
+            answer = self.llm.rewrite(answer, self)  # a hedged answer stays the quote it is, never a fluent claim
         if intent.script == "zh-Hant":
             answer.variant = traditional_variant(question)
             answer.answer = to_traditional(answer.answer, answer.variant)
