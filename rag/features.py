@@ -194,7 +194,7 @@ class FeatureBuilder:
     def _sentence_features(self, intent: Intent, sentence: str, lead: str, issue: bool, first: bool) -> dict:
         numeric = intent.kind == "numeric"
         has_digit = DIGIT.search(YEAR.sub("", sentence)) is not None  # a figure, not the year it is for
-        years = [y for y in intent.years]
+        years = intent.years
         year_hit = any(y in sentence or y in lead for y in years)
         dated = DATE.search(sentence) is not None
         return {
@@ -211,8 +211,7 @@ class FeatureBuilder:
     @staticmethod
     def _paragraph_lead(text: str, clause: Clause, start: int) -> str:
         """The first sentence of the line `start` sits on ("到2025年,…"): its year governs what follows."""
-        line_start = text.rfind("\n", clause.start, start) + 1 or clause.start
-        line_start = max(line_start, clause.start)
+        line_start = max(text.rfind("\n", clause.start, start) + 1, clause.start)
         end = min(len(text), line_start + 60, start)
         return text[line_start:end]
 
