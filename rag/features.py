@@ -85,7 +85,8 @@ class TermStatistics:
 
     def corrected(self, term: str) -> str:
         """A term of three or more characters the corpus never uses, one character away from one it does
-        (履盖率 -> 覆盖率), is read as that one. Two-character terms are left alone: 房价 is not 电价."""
+        (充电装 -> 充电桩), is read as that one. Two-character terms are left alone: one character away from
+        a two-character word is usually another word, not a typo."""
         if term not in self._typos:
             best = None
             text, _ = self._text

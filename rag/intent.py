@@ -1,7 +1,7 @@
 """What a question asks: its script, the places and years it names, and the kind of answer it wants.
 
 Rules over the question's own words, no model: the kinds are few (a department, a contact, a definition, a
-number, several documents compared) and their wording is regular (哪个部门牵头, 电话多少, 什么叫, 多少, 分别).
+number, several documents compared) and their wording is regular (哪个部门牵头, 电话, 什么叫, 多少, 分别).
 """
 
 from __future__ import annotations
