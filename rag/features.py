@@ -85,7 +85,7 @@ class TermStatistics:
 
     def corrected(self, term: str) -> str:
         """A term of three or more characters the corpus never uses, one character away from one it does
-        (充电装 -> 充电桩), is read as that one. Two-character terms are left alone: one character away from
+        (碳排方 -> 碳排放), is read as that one. Two-character terms are left alone: one character away from
         a two-character word is usually another word, not a typo."""
         if term not in self._typos:
             best = None
