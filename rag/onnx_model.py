@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .e5_weights import sha256_of
+from .e5_weights import sha256_of, write_folder_atomically
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +109,7 @@ def ensure_onnx(cache_dir: Path, variant: str, converted: Callable[[], Path]) ->
     log.warning("ONNX 模型%s，正在导出（只需一次，约需一分钟） (ONNX model %s %s: exporting it from the "
                 "converted model)", "不存在" if problem == "missing" else "已损坏", folder, problem)
     source = converted()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".exporting-", dir=folder.parent))
-    try:
-        _build(source, work, variant)
-        if onnx_problem(folder) is None:  # another process finished first
-            return folder
-        shutil.rmtree(folder, ignore_errors=True)
-        work.rename(folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return folder
+    return write_folder_atomically(folder, lambda work: _build(source, work, variant), onnx_problem)
 
 
 def _build(source: Path, work: Path, variant: str) -> None:
