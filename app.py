@@ -1,7 +1,13 @@
-"""政策问答 — the Gradio app: 政策咨询 (chat for citizens), 条款检索 (clause desk for staff), 文件库 (documents).
+"""政策问答 — the web app: a citizen page that can change nothing, and a staff desk behind a login.
+
+Citizen page (/): 政策咨询 (chat, each answer with its own sources), 条款检索 (read-only clause lookup),
+文件目录 (the published documents). Named API endpoints /ask and /search serve gradio_client.
+Staff desk (/staff/): upload → parsed preview → publish, delete, the feedback log and the audit log. It
+requires an account from `policy-rag staff add NAME`; with none configured it only says how to create one.
+Document pages (/document/<id>): a whole cleaned document, the quoted span marked.
 
 `make run` or `python app.py` builds the index on the first run (with progress) and serves on
-127.0.0.1:7860 (POLICY_RAG_HOST / POLICY_RAG_PORT). Named API endpoints /ask and /search serve gradio_client.
+127.0.0.1:7860 (POLICY_RAG_HOST / POLICY_RAG_PORT).
 """
 
 from __future__ import annotations
@@ -9,8 +15,8 @@ from __future__ import annotations
 import csv
 import html
 import json
+import logging
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -18,14 +24,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 
 from rag.answering import Answerer, Conversation
 from rag.config import Settings
-from rag.documents import SUFFIXES, LoadError, doc_id_for, load_document
+from rag.documents import SUFFIXES
 from rag.index import IndexUnavailable, PolicyIndex, build_index
-from rag.present import answer_markdown, clause_in_context, sources_html
-from rag.search import MODES, Filters, Searcher
+from rag.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
+from rag.search import Filters, Searcher
+from rag.staff import AuditLog, DocumentDesk, Staged, StaffAccounts
 from rag.textnorm import to_traditional
+from rag.web import CSS, I18N, ChinesePages
+
+log = logging.getLogger("policy_rag.app")
 
 EXAMPLES = [
     "成都到2025年新能源车要达到多少辆？",
@@ -33,33 +45,49 @@ EXAMPLES = [
     "瑞金、成都和江西省2025年非化石能源消费比重目标分别是多少？",
     "成都到2025年新能源車要達到多少輛？",
 ]
-RESULT_COLUMNS = ["#", "文件", "条款路径", "条款内容", "牵头部门", "配合部门", "得分", "chunk_id"]
-LEVELS = ["", "province", "city", "district"]
-CSS = """
-.source {border:1px solid #ddd; border-radius:8px; padding:8px 10px; margin:8px 0; font-size:14px; line-height:1.6}
-.source-head {font-weight:600} .source-section {color:#555; font-size:13px; margin:2px 0 6px}
-.source mark {background:#ffe58f; padding:0 1px} .contact {color:#0b6b3a; margin:4px 0}
-.full-text {max-height:320px; overflow-y:auto; font-size:13px; color:#333} .muted {color:#888}
-"""
+RESULT_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分"]
+CSV_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分", "chunk_id"]
+PREVIEW_CHARS = 36  # clause text in the results table; the whole clause shows on click
+MODE_CHOICES = [("混合", "hybrid"), ("语义", "dense"), ("关键词", "bm25")]
+LEVEL_CHOICES = [("全部", "")] + [(name, value) for value, name in LEVELS.items()]
+PLACEHOLDER = "<p class='muted'>提问后，每条回答下方列出它引用的政策原文。</p>"
 
 
-def _write_csv(rows: list[list]) -> str:
-    handle = tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="policy-search-", delete=False,
-                                         encoding="utf-8-sig", newline="")
-    with handle:
+def _csv_name(query: str) -> str:
+    """条款检索_<query>_<date>.csv: the query kept to letters, digits and CJK, so the name is a safe file name."""
+    words = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "-", query).strip("-")[:30] or "检索"
+    return f"条款检索_{words}_{datetime.now():%Y%m%d}.csv"
+
+
+def _write_csv(query: str, rows: list[list]) -> str:
+    path = Path(tempfile.mkdtemp(prefix="policy-search-")) / _csv_name(query)
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(RESULT_COLUMNS)
+        writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
-    return handle.name
+    return str(path)
+
+
+def _short(text: str, limit: int = PREVIEW_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class PolicyApp:
-    """What the UI calls: one searcher and answerer per process, swapped after an upload re-indexes."""
+    """What the pages call: one searcher and answerer per process, swapped after staff change the corpus."""
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.lock = threading.Lock()
+        self.audit = AuditLog(self.settings.audit_path)
+        self.accounts = StaffAccounts(self.settings.staff_accounts)
         self.reload()
+        self.desk = DocumentDesk(self.settings, self._embedder, self.audit, on_change=self.reload)
+
+    def _embedder(self):
+        from rag.embedding import Embedder
+
+        return Embedder(self.settings)
 
     def reload(self) -> None:
         searcher = Searcher.open(self.settings)
@@ -68,10 +96,15 @@ class PolicyApp:
             from rag.llm import LLMWriter
 
             llm = LLMWriter.from_settings(self.settings)
-        self.searcher, self.llm = searcher, llm
-        self.answerer = Answerer(searcher, self.settings, llm=llm)  # the API: the LLM rewrites when configured
-        self.extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
-        self.extractive.ask("碳达峰")  # warm: jieba's tagger and the question encoder
+        answerer = Answerer(searcher, self.settings, llm=llm)  # the API: the LLM rewrites when configured
+        extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
+        extractive.ask("碳达峰")  # warm: jieba's tagger and the question encoder
+        with self.lock:
+            self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive
+
+    @property
+    def index(self) -> PolicyIndex:
+        return self.searcher.index
 
     @staticmethod
     def ensure_index(settings: Settings) -> None:
@@ -80,57 +113,67 @@ class PolicyApp:
             return
         from rag.embedding import Embedder
 
-        print(f"首次运行：正在建立索引 {settings.index_dir} …", flush=True)
+        log.info("首次运行：正在建立索引 %s …", settings.index_dir)
         report = build_index(settings.all_corpus_dirs(), settings.index_dir, settings, lambda: Embedder(settings),
                              progress=True)
-        print(f"索引完成：{report.clauses} 条款，{report.seconds:.0f} 秒", flush=True)
+        log.info("索引完成：%d 条款，%.0f 秒", report.clauses, report.seconds)
 
     # -- 政策咨询 -------------------------------------------------------------------------------------
 
-    def chat(self, message: str, history: list, conversation: Conversation | None, last: dict | None):
+    def chat(self, message: str, history: list, conversation: Conversation | None, answers: list | None):
+        """Streams the chat: the question, a placeholder, the answer by sentences, then the answer with its
+        sources. `answers` holds each assistant message's answer (for feedback), by message position."""
         message = (message or "").strip()
-        history = list(history or [])
+        history, answers = list(history or []), list(answers or [])
         if not message:
-            yield history, "", conversation, last, gr.update()
+            yield history, "", conversation, answers
             return
         conversation = conversation or Conversation(self.extractive)
         # The question is shown as typed, as text: markup in it is escaped, never rendered or run.
         shown = message if len(message) <= 2000 else message[:2000] + "…"
         history.append({"role": "user", "content": html.escape(shown)})
-        yield history + [{"role": "assistant", "content": "…"}], "", conversation, last, gr.update()
+        yield history + [{"role": "assistant", "content": "…"}], "", conversation, answers
         answer = conversation.ask(message)
         if self.llm is not None and not answer.refused and answer.confidence != "low":
             for partial, final in self.llm.stream(answer, self.extractive):
                 if final is None:
                     shown = to_traditional(partial, answer.variant) if answer.script == "zh-Hant" else partial
-                    yield history + [{"role": "assistant", "content": shown}], "", conversation, last, gr.update()
+                    yield history + [{"role": "assistant", "content": html.escape(shown)}], "", conversation, answers
                 else:
                     answer = final
                     if answer.mode == "llm" and answer.script == "zh-Hant":
                         answer.answer = to_traditional(answer.answer, answer.variant)
-        text = answer_markdown(answer)
+        turn = sum(1 for m in history if m["role"] == "assistant") + 1
+        text = answer_text(answer, turn)
         # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
-        cuts = [m.end() for m in re.finditer(r"[。；;\n]", text)] + [len(text)]
-        for cut in cuts[:-1]:
-            yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, last, gr.update()
-        history.append({"role": "assistant", "content": text})
-        last = {"question": message, **answer.to_dict()}
-        yield history, "", conversation, last, sources_html(answer, self.searcher.index)
+        for cut in [m.end() for m in re.finditer(r"[。；;\n]", text)][:-1]:
+            yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, answers
+        history.append({"role": "assistant", "content": answer_message(answer, self.index, turn)})
+        answers.append({"position": len(history) - 1, "question": message, **answer.to_dict()})
+        yield history, "", conversation, answers
 
-    def feedback(self, rating: str, comment: str, last: dict | None) -> str:
+    def feedback(self, rating: str, comment: str, answer: dict | None) -> str:
         """Appended to a JSON-lines file staff review; nothing about the user is stored."""
-        if not last:
+        if not answer:
             return "请先提一个问题。"
         record = {
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rating": rating,
-            "comment": (comment or "").strip()[:1000], "question": last["question"], "answer": last["answer"],
-            "refused": last["refused"], "citations": [c["chunk_id"] for c in last["citations"]],
+            "comment": (comment or "").strip()[:1000], "question": answer["question"], "answer": answer["answer"],
+            "refused": answer["refused"], "citations": [c["chunk_id"] for c in answer["citations"]],
         }
         path = self.settings.feedback_path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock, open(path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         return "谢谢，反馈已记录。"
+
+    def rate(self, answers: list | None, comment: str, event: gr.LikeData) -> tuple[str, str]:
+        """有帮助/有误 on any answer of the conversation, with the comment typed so far (then cleared)."""
+        position = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        answer = next((a for a in answers or [] if a["position"] == position), None)
+        if answer is None or event.liked is None:  # a rating taken back, or a message that is not an answer
+            return "", comment
+        return self.feedback("helpful" if event.liked else "wrong", comment, answer), ""
 
     # -- API ------------------------------------------------------------------------------------------
 
@@ -145,149 +188,277 @@ class PolicyApp:
 
     # -- 条款检索 -------------------------------------------------------------------------------------
 
-    def staff_search(self, query: str, docs: list[str], region: str, level: str, section: str, k: float, mode: str):
+    def document_choices(self) -> list[tuple[str, str]]:
+        return sorted(((d.title, d.doc_id) for d in self.index.documents.values()), key=lambda c: c[1])
+
+    def clause_search(self, query: str, docs: list[str], region: str, level: str, section: str, k: float,
+                      mode: str):
         if not (query or "").strip():
             return [], [], None, "请输入检索内容。"
-        filters = Filters(tuple(docs or ()), region.strip() or None, level or None, section.strip() or None)
+        filters = Filters(tuple(docs or ()), (region or "").strip() or None, level or None,
+                          (section or "").strip() or None)
         hits = self.searcher.search(query, k=int(k), mode=mode, filters=filters)
-        rows = [[h.rank, h.clause.title, h.clause.section, h.clause.text, "、".join(h.clause.lead_departments),
-                 "、".join(h.clause.supporting_departments), round(h.score, 4), h.clause.chunk_id] for h in hits]
-        message = f"找到 {len(rows)} 条。" if rows else "没有找到符合条件的条款。"
-        return rows, [h.clause.chunk_id for h in hits], (_write_csv(rows) if rows else None), message
+        full = [[h.rank, h.clause.title, h.clause.section, "、".join(h.clause.lead_departments),
+                 "、".join(h.clause.supporting_departments), h.clause.text, round(h.score, 4), h.clause.chunk_id]
+                for h in hits]
+        rows = [[*row[:5], _short(row[5]), row[6]] for row in full]
+        message = f"找到 {len(rows)} 条，点击一行查看条款全文与上下文。" if rows else "没有找到符合条件的条款。"
+        return rows, [h.clause.chunk_id for h in hits], (_write_csv(query, full) if full else None), message
 
-    def staff_context(self, chunk_ids: list[str], event: gr.SelectData) -> str:
+    def clause_context(self, chunk_ids: list[str], event: gr.SelectData) -> str:
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
         if not chunk_ids or row is None or row >= len(chunk_ids):
             return ""
-        return clause_in_context(self.searcher.index, chunk_ids[row])
+        return clause_in_context(self.index, chunk_ids[row])
 
-    # -- 文件库 ---------------------------------------------------------------------------------------
-
-    def documents(self) -> list[list]:
+    def document_rows(self) -> list[list]:
         counts: dict[str, int] = {}
-        for clause in self.searcher.index.clauses:
+        for clause in self.index.clauses:
             counts[clause.doc_id] = counts.get(clause.doc_id, 0) + 1
+        uploaded = self.desk.uploaded(self.index) if hasattr(self, "desk") else {}
         rows = []
-        for doc in self.searcher.index.documents.values():
+        for doc in sorted(self.index.documents.values(), key=lambda d: d.doc_id):
             m = doc.metadata
-            rows.append([doc.doc_id, doc.title, m.get("issuer", ""), m.get("region", ""), m.get("level", ""),
-                         m.get("date", ""), m.get("type", ""), counts.get(doc.doc_id, 0),
-                         "、".join(d["doc_id"] for d in doc.duplicates)])
+            rows.append([doc.title, m.get("issuer", ""), m.get("region", ""), LEVELS.get(m.get("level", ""), ""),
+                         m.get("date", ""), counts.get(doc.doc_id, 0), "工作人员上传" if doc.doc_id in uploaded else "语料库"])
         return rows
 
-    def check_upload(self, path: Path) -> str | None:
-        """Why a file cannot be added, in Chinese, or None. The file is read the way indexing reads it."""
-        if path.suffix.lower() not in SUFFIXES:
-            return f"{path.name}：不支持的文件类型（支持 {'、'.join(SUFFIXES)}）"
-        try:
-            load_document(path, max_bytes=self.settings.max_file_bytes)
-        except LoadError as exc:
-            return f"{path.name}：{exc.reason}"
-        return None
+    def document_html(self, doc_id: str, start: int | None, end: int | None, script: str, variant: str) -> HTMLResponse:
+        page = document_page(self.index, doc_id, start, end, script, variant if variant in ("s2tw", "s2hk", "s2t")
+                             else "s2tw")
+        if page is None:
+            return HTMLResponse("<!doctype html><html lang='zh-CN'><meta charset='utf-8'><p>没有这份文件。</p></html>",
+                                status_code=404)
+        return HTMLResponse(page)
 
-    def upload_target(self, name: str) -> Path:
-        """Where an upload is stored: its sanitised id inside the upload folder, whatever the name says."""
-        folder = self.settings.upload_dir.resolve()
-        target = (folder / (doc_id_for(Path(name)) + Path(name).suffix.lower())).resolve()
-        if target.parent != folder:  # cannot happen with doc_id_for's alphabet; checked because it matters
-            raise ValueError(f"upload name {name!r} escapes the upload folder")
-        return target
+    # -- staff desk -----------------------------------------------------------------------------------
 
-    def upload(self, files: list | None, progress=gr.Progress(track_tqdm=True)):
+    def stage(self, files: list | None) -> tuple[list[Staged], str]:
         if not files:
-            return "请选择要上传的文件。", self.documents()
-        messages, accepted = [], []
-        for item in files:
-            path = Path(item if isinstance(item, str) else item.name)
-            problem = self.check_upload(path)
-            if problem:
-                messages.append(problem)
-            else:
-                accepted.append(path)
-        if accepted:
-            target = self.settings.upload_dir
-            target.mkdir(parents=True, exist_ok=True)
-            for path in accepted:
-                shutil.copy(path, self.upload_target(path.name))
-            from rag.embedding import Embedder
+            return [], "请选择要上传的文件。"
+        staged = [self.desk.stage(Path(f if isinstance(f, str) else f.name), self.index) for f in files]
+        return staged, preview_markdown(staged)
 
-            progress(0, desc="正在建立索引…")
-            with self.lock:
-                report = build_index(self.settings.all_corpus_dirs(), self.settings.index_dir, self.settings,
-                                     lambda: Embedder(self.settings), progress=True)
-                self.reload()
-            messages.append(f"已加入索引：{'、'.join(report.added + report.changed) or '无变化'}"
-                            f"（新嵌入 {report.embedded} 条，共 {report.clauses} 条）")
-            messages += [f"{Path(s.path).name}：{s.reason}" for s in report.skipped]
-        return "\n".join(messages), self.documents()
+    def publish(self, staged: list[Staged] | None, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        user = getattr(request, "username", None) or "unknown"
+        ready = [s for s in staged or [] if s.publishable]
+        if not ready:
+            return staged, "没有可以发布的文件：请先上传并查看解析结果。"
+        progress(0, desc="正在发布…")
+        report = self.desk.publish(ready, user, lambda f, d: progress(f, desc=d))
+        added = "、".join(f"《{s.title}》" for s in ready)
+        message = f"已发布 {added}：新嵌入 {report.embedded} 条，索引共 {report.clauses} 条。" if report else "没有变化。"
+        return [s for s in staged if not s.publishable], message
+
+    def delete(self, doc_id: str | None, confirmed: bool, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        if not doc_id:
+            return "请选择要删除的文件。"
+        if not confirmed:
+            return "请先勾选“确认删除”。"
+        user = getattr(request, "username", None) or "unknown"
+        title = self.index.documents[doc_id].title if doc_id in self.index.documents else doc_id
+        try:
+            report = self.desk.delete(doc_id, self.index, user, lambda f, d: progress(f, desc=d))
+        except ValueError as exc:
+            return str(exc)
+        return f"已删除《{title}》，索引共 {report.clauses} 条。"
+
+    def feedback_rows(self) -> list[list]:
+        path = self.settings.feedback_path
+        if not path.is_file():
+            return []
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [[r["time"], "有帮助" if r["rating"] == "helpful" else "有误", r["question"], r["comment"],
+                 _short(r["answer"], 80)] for r in reversed(records)]
+
+    def audit_rows(self) -> list[list]:
+        names = {"publish": "发布", "replace": "替换", "delete": "删除"}
+        return [[r["time"], r["user"], names.get(r["action"], r["action"]), r.get("title", ""), r["file"],
+                 r["sha256"][:16]] for r in reversed(self.audit.records())]
 
 
-def build_ui(app: PolicyApp) -> gr.Blocks:
-    doc_ids = sorted(app.searcher.index.documents)
-    # Every answering or searching event draws on one pool of `concurrency` workers; indexing has its own.
+def _some(names: list[str], limit: int = 12) -> str:
+    return "、".join(names[:limit]) + (f" 等 {len(names)} 个" if len(names) > limit else "") if names else "无"
+
+
+def preview_markdown(staged: list[Staged]) -> str:
+    """What an upload will become once published: title, section tree, clauses, departments, contacts."""
+    parts = []
+    for s in staged:
+        if not s.publishable:
+            parts.append(f"### ✗ {html.escape(s.name)}\n不能发布：{html.escape(s.problem or '')}")
+            continue
+        lead, support = s.departments
+        tree = "\n".join(f"    {html.escape(line)}" for line in s.sections[:40]) or "    （没有编号标题，按段落切分）"
+        contacts = "；".join(f"{c['organisation'] or c['name']} {c['phone']}" for c in s.contacts) or "无"
+        duplicate = (f"\n- **与已发布的《{html.escape(s.near_duplicate[1])}》近似重复**（相似度 {s.near_duplicate[2]}），"
+                     "发布后作为同一文件的另一来源，不单独索引" if s.near_duplicate else "")
+        parts.append(f"### {html.escape(s.title)}\n- 文件：{html.escape(s.name)}（编号 {s.doc_id}）\n"
+                     f"- 条款：{len(s.clauses)} 条\n- 牵头部门：{html.escape(_some(lead))}\n"
+                     f"- 配合部门：{html.escape(_some(support))}\n- 咨询电话：{html.escape(contacts)}"
+                     f"{duplicate}\n\n章节结构：\n\n{tree}")
+    return "\n\n".join(parts) + "\n\n确认无误后点击“确认发布”；发布前，这些文件不会被检索或引用。"
+
+
+# -- pages ------------------------------------------------------------------------------------------------
+
+def _clause_lookup(app: PolicyApp) -> gr.Dropdown:
+    """The clause lookup, read-only: filters, a table with 牵头/配合 in view, a clause in context on click."""
     work = {"concurrency_id": "answer", "concurrency_limit": app.settings.concurrency, "api_visibility": "private"}
-    with gr.Blocks(title="政策问答") as demo:
+    chunk_ids = gr.State([])
+    with gr.Row():
+        query = gr.Textbox(label="检索内容", placeholder="例如：建材行业 碳达峰 牵头", scale=4)
+        search_button = gr.Button("检索", variant="primary", scale=1, min_width=80)
+    with gr.Row():
+        docs = gr.Dropdown(app.document_choices(), multiselect=True, label="文件", min_width=240)
+        region = gr.Textbox(label="地区（包含）", placeholder="江西", min_width=120)
+        level = gr.Dropdown(LEVEL_CHOICES, value="", label="层级", min_width=120)
+        section = gr.Textbox(label="条款路径前缀", placeholder="三、重点任务", min_width=160)
+    with gr.Row():
+        k = gr.Slider(1, 50, value=10, step=1, label="条数")
+        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="检索方式")
+    status = gr.Markdown()
+    results = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, wrap=True, label="结果",
+                           column_widths=["4%", "18%", "24%", "13%", "13%", "22%", "6%"], elem_id="results")
+    export = gr.DownloadButton("导出 CSV", value=None)
+    context = gr.HTML(elem_id="clause-context")
+    inputs = [query, docs, region, level, section, k, mode]
+    outputs = [results, chunk_ids, export, status]
+    search_button.click(app.clause_search, inputs, outputs, **work)
+    query.submit(app.clause_search, inputs, outputs, **work)
+    results.select(app.clause_context, [chunk_ids], context, api_visibility="private")
+    return docs
+
+
+def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
+    """The public page: it answers and looks up; nothing on it changes the corpus."""
+    work = {"concurrency_id": "answer", "concurrency_limit": app.settings.concurrency, "api_visibility": "private"}
+    with gr.Blocks(title="政策问答", analytics_enabled=False) as demo:
         gr.Markdown("## 政策问答\n用日常语言提问，回答引用政策原文，标注到具体条款。")
         with gr.Tab("政策咨询"):
-            conversation, last = gr.State(None), gr.State(None)
-            with gr.Row():
-                with gr.Column(scale=3, min_width=320):
-                    chatbot = gr.Chatbot(label="对话", height=460, elem_id="chat")
-                    with gr.Row():
-                        question = gr.Textbox(placeholder="例如：成都到2025年新能源车要达到多少辆？", show_label=False,
-                                              scale=5, elem_id="question", submit_btn=False)
-                        ask_button = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask")
-                    gr.Examples(EXAMPLES, inputs=question, label="示例问题")
-                    with gr.Row():
-                        helpful = gr.Button("有帮助", size="sm", min_width=80)
-                        wrong = gr.Button("有误", size="sm", min_width=80)
-                    comment = gr.Textbox(placeholder="可选：说明哪里有误（不会记录任何个人信息）", show_label=False, lines=1)
-                    thanks = gr.Markdown()
-                with gr.Column(scale=2, min_width=320):
-                    sources = gr.HTML("<p class='muted'>提问后，这里显示回答所引用的政策原文。</p>", elem_id="sources")
-            outputs = [chatbot, question, conversation, last, sources]
-            inputs = [question, chatbot, conversation, last]
-            ask_button.click(app.chat, inputs, outputs, **work)
-            question.submit(app.chat, inputs, outputs, **work)
-            helpful.click(lambda c, l: app.feedback("helpful", c, l), [comment, last], thanks, api_visibility="private")
-            wrong.click(lambda c, l: app.feedback("wrong", c, l), [comment, last], thanks, api_visibility="private")
+            conversation, answers = gr.State(None), gr.State([])
+            chatbot = gr.Chatbot(label="对话", show_label=False, height=560, elem_id="chat", buttons=[],
+                                 feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER)
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(label="您的问题", placeholder="例如：成都到2025年新能源车要达到多少辆？",
+                                      show_label=False, scale=5, elem_id="question", submit_btn=False)
+                ask_button = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="ask")
+            with gr.Row(equal_height=True):
+                comment = gr.Textbox(label="意见（可选）", show_label=False, scale=5, elem_id="comment",
+                                     placeholder="可选：先写下哪里有误，再点回答下方的 👍 或 👎（不记录个人信息）")
+                clear = gr.Button("清空对话", scale=1, min_width=72, elem_id="clear")
+            thanks = gr.Markdown(elem_id="thanks")
+            gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+            outputs = [chatbot, question, conversation, answers]
+            ask_button.click(app.chat, [question, chatbot, conversation, answers], outputs, **work)
+            question.submit(app.chat, [question, chatbot, conversation, answers], outputs, **work)
+            chatbot.like(app.rate, [answers, comment], [thanks, comment], api_visibility="private")
+            reset = (lambda: ([], "", None, [], "", ""))
+            clear.click(reset, None, [chatbot, question, conversation, answers, thanks, comment],
+                        api_visibility="private")
+            chatbot.clear(reset, None, [chatbot, question, conversation, answers, thanks, comment],
+                          api_visibility="private")
         with gr.Tab("条款检索"):
-            chunk_ids = gr.State([])
-            with gr.Row():
-                query = gr.Textbox(label="检索内容", placeholder="例如：建材行业 碳达峰 牵头", scale=4)
-                search_button = gr.Button("检索", variant="primary", scale=1, min_width=80)
-            with gr.Row():
-                docs = gr.Dropdown(doc_ids, multiselect=True, label="文件", min_width=200)
-                region = gr.Textbox(label="地区（包含）", placeholder="江西", min_width=120)
-                level = gr.Dropdown(LEVELS, value="", label="层级", min_width=120)
-                section = gr.Textbox(label="条款路径前缀", placeholder="三、重点任务", min_width=160)
-            with gr.Row():
-                k = gr.Slider(1, 50, value=10, step=1, label="条数")
-                mode = gr.Radio(list(MODES), value="hybrid", label="检索方式")
-            status = gr.Markdown()
-            results = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, wrap=True, label="结果（点击一行查看上下文）")
-            export = gr.DownloadButton("导出 CSV", value=None)
-            context = gr.HTML()
-            search_button.click(app.staff_search, [query, docs, region, level, section, k, mode],
-                                [results, chunk_ids, export, status], **work)
-            query.submit(app.staff_search, [query, docs, region, level, section, k, mode],
-                         [results, chunk_ids, export, status], **work)
-            results.select(app.staff_context, [chunk_ids], context, api_visibility="private")
-        with gr.Tab("文件库"):
-            table = gr.Dataframe(app.documents(), headers=["编号", "标题", "发布机关", "地区", "层级", "日期", "类型", "条款数", "同文另一来源"],
-                                 interactive=False, wrap=True)
-            files = gr.File(file_count="multiple", file_types=list(SUFFIXES),
-                            label=f"上传文件（{'、'.join(SUFFIXES)}，每个不超过 {app.settings.max_file_mb} MB）")
-            add = gr.Button("加入索引", variant="primary")
-            upload_status = gr.Textbox(label="结果", lines=3, interactive=False)
-            add.click(app.upload, [files], [upload_status, table], api_visibility="private",
-                      concurrency_id="indexing", concurrency_limit=1)
+            docs = _clause_lookup(app)
+        with gr.Tab("文件目录"):
+            table = gr.Dataframe(app.document_rows(), headers=["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"],
+                                 interactive=False, wrap=True, elem_id="documents")
+        # Each visit sees the documents published so far (staff may have added some since the page was built).
+        demo.load(lambda: (gr.update(choices=app.document_choices()), app.document_rows()), None, [docs, table],
+                  api_visibility="private")
         gr.api(app.api_ask, api_name="ask", concurrency_id="answer", concurrency_limit=app.settings.concurrency)
-        gr.api(app.api_search, api_name="search", concurrency_id="answer", concurrency_limit=app.settings.concurrency)
+        gr.api(app.api_search, api_name="search", **{**work, "api_visibility": "public"})
     return demo
 
 
+NO_ACCOUNT = """## 工作人员后台尚未启用
+还没有配置工作人员账号，因此这里不能上传、发布或删除任何文件。
+
+在服务器上运行以下命令创建账号（密码只以加密散列保存在本机配置目录，不进入代码仓库），然后重启应用：
+
+    .venv/bin/policy-rag staff add 用户名
+"""
+
+
+def build_staff_ui(app: PolicyApp) -> gr.Blocks:
+    """The staff desk: reached only after login (see create_server)."""
+    with gr.Blocks(title="政策问答 · 工作人员", analytics_enabled=False) as demo:
+        if not app.accounts.configured():
+            gr.Markdown(NO_ACCOUNT, elem_id="no-account")
+            return demo
+        gr.Markdown("## 政策问答 · 工作人员后台\n上传的文件先解析预览，确认后才发布；每次发布和删除都记入审计日志。")
+        with gr.Tab("上传发布"):
+            staged = gr.State([])
+            files = gr.File(file_count="multiple", file_types=list(SUFFIXES), elem_id="upload",
+                            label=f"选择文件（{'、'.join(SUFFIXES)}，每个不超过 {app.settings.max_file_mb} MB）")
+            parse = gr.Button("解析预览", elem_id="parse")
+            preview = gr.Markdown(elem_id="preview")
+            with gr.Row():
+                publish = gr.Button("确认发布", variant="primary", elem_id="publish")
+                cancel = gr.Button("取消", elem_id="cancel")
+            result = gr.Textbox(label="发布结果", lines=2, interactive=False, elem_id="publish-result")
+        with gr.Tab("文件管理"):
+            documents = gr.Dataframe(app.document_rows(), headers=["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"],
+                                     interactive=False, wrap=True, elem_id="staff-documents")
+            with gr.Row():
+                removable = gr.Dropdown(list(_uploads(app)), label="工作人员上传的文件", elem_id="removable")
+                confirm = gr.Checkbox(label="确认删除", elem_id="confirm-delete")
+                remove = gr.Button("删除", variant="stop", elem_id="delete")
+            removed = gr.Textbox(label="删除结果", interactive=False, elem_id="delete-result")
+        with gr.Tab("条款检索"):
+            docs = _clause_lookup(app)
+        with gr.Tab("反馈记录"):
+            feedback = gr.Dataframe(app.feedback_rows(), headers=["时间", "评价", "问题", "意见", "回答"],
+                                    interactive=False, wrap=True)
+        with gr.Tab("审计日志"):
+            audit = gr.Dataframe(app.audit_rows(), headers=["时间", "账号", "操作", "标题", "文件", "SHA-256（前16位）"],
+                                 interactive=False, wrap=True, elem_id="audit")
+        refresh = [documents, removable, docs, audit, feedback]
+
+        def refreshed():
+            return (app.document_rows(), gr.update(choices=list(_uploads(app)), value=None),
+                    gr.update(choices=app.document_choices()), app.audit_rows(), app.feedback_rows())
+
+        parse.click(app.stage, [files], [staged, preview], api_visibility="private")
+        publish.click(app.publish, [staged], [staged, result], api_visibility="private",
+                      concurrency_id="indexing", concurrency_limit=1).then(refreshed, None, refresh,
+                                                                           api_visibility="private")
+        cancel.click(lambda: ([], "已取消，未发布任何文件。", None), None, [staged, preview, files],
+                     api_visibility="private")
+        remove.click(app.delete, [removable, confirm], [removed], api_visibility="private",
+                     concurrency_id="indexing", concurrency_limit=1).then(refreshed, None, refresh,
+                                                                          api_visibility="private")
+        demo.load(refreshed, None, refresh, api_visibility="private")
+    return demo
+
+
+def _uploads(app: PolicyApp) -> list[tuple[str, str]]:
+    return sorted(((title, doc_id) for doc_id, title in app.desk.uploaded(app.index).items()), key=lambda c: c[1])
+
+
+def create_server(app: PolicyApp) -> FastAPI:
+    """One server: document pages, the staff desk at /staff (login when an account exists), the citizen page."""
+    server = FastAPI()
+    server.add_middleware(ChinesePages)
+
+    @server.get("/document/{doc_id}")
+    def document(doc_id: str, start: int | None = None, end: int | None = None, script: str = "zh-Hans",
+                 variant: str = "s2tw") -> HTMLResponse:
+        return app.document_html(doc_id, start, end, script, variant)
+
+    common = {"footer_links": [], "i18n": I18N, "css": CSS, "show_error": True}
+    staff = build_staff_ui(app).queue(max_size=app.settings.queue_max_size)
+    auth = app.accounts.check if app.accounts.configured() else None
+    gr.mount_gradio_app(server, staff, path="/staff", auth=auth, auth_message="政策问答 · 工作人员登录", **common)
+    citizen = build_citizen_ui(app).queue(max_size=app.settings.queue_max_size)
+    gr.mount_gradio_app(server, citizen, path="/", **common)
+    return server
+
+
 def main() -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
     started = time.perf_counter()
     PolicyApp.ensure_index(settings)
@@ -295,9 +466,12 @@ def main() -> None:
         app = PolicyApp(settings)
     except IndexUnavailable as exc:
         raise SystemExit(f"无法启动：{exc}") from exc
-    demo = build_ui(app)
-    print(f"政策问答 ready in {time.perf_counter() - started:.1f}s: http://{settings.host}:{settings.port}", flush=True)
-    demo.queue(max_size=settings.queue_max_size).launch(server_name=settings.host, server_port=settings.port, css=CSS, show_error=True)
+    server = create_server(app)
+    staff = "工作人员后台 /staff/" if app.accounts.configured() else \
+        "工作人员后台未启用（.venv/bin/policy-rag staff add 用户名）"
+    log.info("政策问答 ready in %.1fs: http://%s:%d  ·  %s", time.perf_counter() - started, settings.host,
+             settings.port, staff)
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -211,10 +211,31 @@ class Answerer:
         return Citation(n, clause.doc_id, clause.title, clause.section, text[start:end], clause.chunk_id, start, end)
 
     def _related(self, intent: Intent, hits: list[Hit], limit: int = 3) -> list[Citation]:
-        """The closest clauses, from the asked place's documents when the question names one."""
-        wanted = {d for p in intent.places for d in self.documents_of(p)}
-        ordered = [h for h in hits if h.clause.doc_id in wanted] + [h for h in hits if h.clause.doc_id not in wanted]
-        return [self._citation(i, h.clause, h.clause.start, h.clause.end) for i, h in enumerate(ordered[:limit], 1)]
+        """The closest clauses as further reading: only the asked place's when the question names a place
+        with documents, none when it names only places without; never a document's contact line, so a
+        refusal does not lead with some other office's phone number."""
+        wanted = tuple(d for p in intent.places for d in self.documents_of(p))
+        if intent.places and not wanted:
+            return []
+        if wanted:
+            hits = [h for h in hits if h.clause.doc_id in wanted] or self.searcher.search(
+                intent.normalized, k=CANDIDATE_CLAUSES, filters=Filters(doc_ids=wanted))
+        readable = [h for h in hits if not self._holds_contact(h.clause)]
+        return [self._citation(i, h.clause, h.clause.start, h.clause.end) for i, h in enumerate(readable[:limit], 1)]
+
+    def _holds_contact(self, clause: Clause) -> bool:
+        return any(clause.start <= c.start < clause.end for c in self.index.documents[clause.doc_id].contact_list)
+
+    def _refusal_contact(self, intent: Intent) -> dict:
+        """Whom to ask instead: the named place's own consulting contact, else the configured general line
+        (by default the 12345 government service hotline)."""
+        for place in intent.places:
+            for doc_id in self.documents_of(place):
+                for contact in self.index.documents[doc_id].contact_list:
+                    return {"name": contact.name, "phone": contact.phone, "organisation": contact.organisation,
+                            "doc_id": doc_id, "start": contact.start, "end": contact.end}
+        return {"name": self.settings.general_contact_name, "phone": self.settings.general_contact_phone,
+                "organisation": None, "general": True}
 
     def _contacts(self, citations: list[Citation]) -> list[dict]:
         contacts, seen = [], set()
@@ -234,9 +255,15 @@ class Answerer:
             "duty": "文件中没有写明这项工作由哪个部门负责。",
         }.get(reason, "这些政策文件中没有找到能回答这个问题的内容。")
         related = self._related(intent, hits)
-        text = lead + ("以下条款可能相关，供参考：" + "；".join(f"《{c.title}》{c.section or ''}" for c in related) + "。"
-                       if related else "")
-        return Answer(intent.question, text, True, intent.script, related=related, intent=intent,
+        contact = self._refusal_contact(intent)
+        if contact.get("general"):
+            phone = "" if contact["phone"] in contact["name"] else f"（{contact['phone']}）"
+            ask = f"如需咨询，可拨打{contact['name']}{phone}。"
+        else:
+            ask = f"如需咨询，可联系{self._who(contact['organisation'], contact['name'])}，电话{contact['phone']}。"
+        text = lead + ask + ("以下条款可能相关，供参考：" + "；".join(f"《{c.title}》{c.section or ''}" for c in related)
+                             + "。" if related else "")
+        return Answer(intent.question, text, True, intent.script, contacts=[contact], related=related, intent=intent,
                       why={**why, "refused_because": reason}, model=self.scorer.version,
                       probability=why.get("probability") if reason == "absent" else None)
 
@@ -412,7 +439,9 @@ class Answerer:
         return self._finish(intent, text if confident else f"{HEDGE}：\n{text}", citations, {"kind": "compare"},
                             confident, min(probabilities))
 
-    def ask(self, question: str, resolved: str | None = None) -> Answer:
+    def ask(self, question: str, resolved: str | None = None, script: tuple[str, str] | None = None) -> Answer:
+        """`script`: (script, variant) to answer in unless the question is in Traditional itself; given by a
+        conversation when the question looks the same in both scripts."""
         started = time.perf_counter()
         text, notice = prepare_question(resolved or question)
         if not text:
@@ -421,12 +450,12 @@ class Answerer:
         if not has_content(text):  # 你好, 🙂, ？？？: a welcome, not a search
             return Answer(question=question, answer=WELCOME, refused=True, script="zh-Hans",
                           why={"empty_question": True, "greeting": True})
-        answer = self._answer(text, resolved)
+        answer = self._answer(text, resolved, script)
         answer.question, answer.notice = question, notice
         answer.latency_ms = round((time.perf_counter() - started) * 1000)
         return answer
 
-    def _answer(self, question: str, resolved: str | None) -> Answer:
+    def _answer(self, question: str, resolved: str | None, script: tuple[str, str] | None) -> Answer:
         intent = analyse(question, self.known_places)
         answer = self._compare(intent) if intent.compares else self._single(intent)
         answer.question = question
@@ -435,6 +464,9 @@ class Answerer:
             answer = self.llm.rewrite(answer, self)  # a hedged answer stays the quote it is, never a fluent claim
         if intent.script == "zh-Hant":
             answer.variant = traditional_variant(question)
+        elif script and script[0] == "zh-Hant":
+            answer.script, answer.variant = script
+        if answer.script == "zh-Hant":
             answer.answer = to_traditional(answer.answer, answer.variant)
         return answer
 
@@ -480,6 +512,9 @@ class Conversation:
 
     def ask(self, question: str) -> Answer:
         resolved = self.resolve(question)
-        answer = self.answerer.ask(question, resolved=resolved if resolved != question else None)
+        # A follow-up written the same in both scripts (那瑞金呢？) is answered in the script of the turn before.
+        last = self.turns[-1] if self.turns else None
+        script = (last.script, last.variant) if last and to_traditional(question, last.variant) == question else None
+        answer = self.answerer.ask(question, resolved=resolved if resolved != question else None, script=script)
         self.turns.append(answer)
         return answer

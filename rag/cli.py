@@ -379,3 +379,46 @@ def ask(
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         _print_answer(answer)
+
+
+staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts for the app's staff desk (/staff/).")
+app.add_typer(staff_app, name="staff")
+UserArgument = Annotated[str, typer.Argument(help="The user name staff type to log in.")]
+
+
+def _accounts():
+    from .staff import StaffAccounts
+
+    return StaffAccounts(Settings().staff_accounts)
+
+
+@staff_app.command("add")
+def staff_add(
+    name: UserArgument,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a staff account, or set a new password (stored as an scrypt hash, outside the repository)."""
+    accounts = _accounts()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else \
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.add(name, password)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME/password") from exc
+    _err(f"account {name!r} saved in {accounts.path}; restart the app if it was started with no account")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """The staff user names (never their hashes)."""
+    accounts = _accounts()
+    for name in sorted(accounts.load()):
+        typer.echo(name)
+
+
+@staff_app.command("remove")
+def staff_remove(name: UserArgument) -> None:
+    """Delete a staff account."""
+    if not _accounts().remove(name):
+        _err(f"no account {name!r}")
+        raise typer.Exit(1)

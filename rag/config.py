@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_cache_dir
+from platformdirs import user_cache_dir, user_config_dir
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # Larger files are refused, in the corpus and on upload (POLICY_RAG_UPLOAD_MAX_MB still works).
     max_file_mb: int = Field(default=20, validation_alias=AliasChoices("POLICY_RAG_MAX_FILE_MB", "POLICY_RAG_UPLOAD_MAX_MB"))
     feedback_path: Path = Path("feedback/feedback.jsonl")
+    # Staff accounts (user name -> scrypt hash; `policy-rag staff add NAME`), outside the repository by default.
+    # With none, the staff page only says how to create one.
+    staff_accounts: Path = Field(default_factory=lambda: Path(user_config_dir("policy-rag")) / "staff.json")
+    # Every publish and delete on the staff page: who, when, file, sha256.
+    audit_path: Path = Path("audit/audit.jsonl")
+    # Who a refusal points to when the question names no place with documents of its own.
+    general_contact_name: str = "12345政务服务便民热线"
+    general_contact_phone: str = "12345"
     # Load: answers and searches share this many workers; up to queue_max_size further requests wait their
     # turn in Gradio's queue, and past that a request is turned away at once instead of piling up memory.
     # 4 measured best on 2 cores (eval/loadtest.py, 8 users, p95): 1 -> 1131 ms, 2 -> 926, 4 -> 708, 8 -> 917;

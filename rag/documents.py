@@ -42,6 +42,11 @@ class LoadError(Exception):
         self.path = path
         self.reason = reason
 
+    @property
+    def chinese(self) -> str:
+        """The reason as a citizen or official reads it: the Chinese part, without the bracketed detail."""
+        return self.reason.split(" (", 1)[0]
+
 
 @dataclass(frozen=True)
 class RawDocument:

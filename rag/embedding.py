@@ -174,7 +174,7 @@ class _progress_bar:
             return None
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.total, unit="clause", desc="embedding")
+        self.bar = tqdm(total=self.total, unit="段", desc="正在计算向量")
         return self.bar.update
 
     def __exit__(self, *exc):

@@ -1,73 +1,137 @@
-"""Present: answers and clauses as the app shows them — markdown with linked [n] markers, the sources panel
-(each clause in its surrounding text, the quoted sentence highlighted, the full document one click away)."""
+"""Present: answers and clauses as the app shows them.
+
+Each chat message carries its own sources: the answer's [n] markers link to cards inside the same message
+(ids scoped to the turn, so `[1]` of the first answer shows the first answer's clause), each card the clause
+with the quoted words highlighted and a link to the whole document. A hidden plain-text copy (the answer,
+then its sources as 《title》section lines) is what the copy button puts on the clipboard. Everything a
+Traditional-script asker reads is converted to Traditional here, labels included.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
+from urllib.parse import urlencode
 
-from .answering import Answer
+from .answering import Answer, Citation
 from .index import PolicyIndex
 from .textnorm import to_traditional
 
 NOT_FOUND = "现有政策文件中未找到"
+BEFORE_SECTIONS = "（正文前）"
+LEVELS = {"province": "省级", "city": "市级", "district": "区县级"}
 
 
 def _script(text: str, answer: Answer) -> str:
     return to_traditional(text, answer.variant) if answer.script == "zh-Hant" else text
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The chat message: [n] markers link to the matching entry of the sources panel."""
+def _lines(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+def document_link(doc_id: str, start: int | None = None, end: int | None = None, script: str = "zh-Hans",
+                  variant: str = "s2tw") -> str:
+    """The read-only page of a whole document, the quoted span marked (served by the app at document/)."""
+    query = {k: v for k, v in {"start": start, "end": end}.items() if v is not None}
+    if script == "zh-Hant":
+        query.update(script=script, variant=variant)
+    return f"document/{doc_id}" + (f"?{urlencode(query)}" if query else "") + ("#quote" if start is not None else "")
+
+
+def answer_text(answer: Answer, turn: int) -> str:
+    """The answer as markdown: its [n] markers link to this turn's source cards."""
     text = html.escape(answer.answer).replace("\n", "  \n")
-    text = re.sub(r"\[(\d+)\]", r"[[\1]](#source-\1)", text)
+    text = re.sub(r"\[(\d+)\]", rf"[[\1]](#a{turn}-s\1)", text)
     if answer.notice:
         text = f"*{html.escape(_script(answer.notice, answer))}*  \n{text}"
     if answer.refused and not answer.why.get("empty_question"):
-        return f"**{_script(NOT_FOUND, answer)}**  \n{text}"
+        text = f"**{_script(NOT_FOUND, answer)}**  \n{text}"
     return text
 
 
-def _highlight(document: str, start: int, end: int, context_start: int, context_end: int) -> str:
-    before = html.escape(document[context_start:start])
-    quote = html.escape(document[start:end])
-    after = html.escape(document[end:context_end])
-    return f"{before}<mark>{quote}</mark>{after}".replace("\n", "<br>")
+def _card(item: Citation, answer: Answer, index: PolicyIndex, turn: int, quoted: bool) -> str:
+    doc = index.documents[item.doc_id]
+    clause = index.clause(item.chunk_id)
+    lo, hi = (clause.start, clause.end) if clause else (item.start, item.end)
+    convert = (lambda t: _script(t, answer))
+    if quoted:
+        body = (_lines(convert(doc.text[lo:item.start])) + f"<mark>{_lines(convert(doc.text[item.start:item.end]))}</mark>"
+                + _lines(convert(doc.text[item.end:hi])))
+        link = document_link(item.doc_id, item.start, item.end, answer.script, answer.variant)
+    else:
+        body = _lines(convert(doc.text[lo:hi]))
+        link = document_link(item.doc_id, lo, hi, answer.script, answer.variant)
+    also = "".join(f"<div class='muted'>{convert('同一文件另见')}：{html.escape(d['doc_id'])}</div>"
+                   for d in doc.duplicates)
+    return (f"<div class='source' id='a{turn}-s{item.n}'><div class='source-head'>[{item.n}] "
+            f"《{html.escape(convert(item.title))}》</div>{also}"
+            f"<div class='source-section'>{html.escape(convert(item.section or BEFORE_SECTIONS))}</div>"
+            f"<div class='source-text'>{body}</div>"
+            f"<a class='full-link' href='{html.escape(link)}' target='_blank'>{convert('查看全文')}</a></div>")
 
 
-def sources_html(answer: Answer, index: PolicyIndex) -> str:
-    """One card per citation (or per related clause for a refusal)."""
-    if not answer.citations and not answer.related:
-        return "<p class='muted'>提问后，这里显示回答所引用的政策原文。</p>"
-    cards = []
-    heading = "相关条款（供参考，不构成回答）" if answer.refused else "引用来源"
-    for item in answer.citations or answer.related:
-        doc = index.documents[item.doc_id]
-        clause = index.clause(item.chunk_id)
-        lo, hi = (clause.start, clause.end) if clause else (item.start, item.end)
-        body = _highlight(doc.text, item.start, item.end, lo, hi) if answer.citations else \
-            html.escape(doc.text[lo:hi]).replace("\n", "<br>")
-        title = html.escape(_script(item.title, answer))
-        section = html.escape(_script(item.section or "（正文前）", answer))
-        full = html.escape(doc.text).replace("\n", "<br>")
-        also = "".join(f"<div class='muted'>同一文件另见：{html.escape(Path(d['path']).name)}</div>"
-                       for d in doc.duplicates)
-        cards.append(
-            f"<div class='source' id='source-{item.n}'><div class='source-head'>[{item.n}] 《{title}》</div>{also}"
-            f"<div class='source-section'>{section}</div><div class='source-text'>{body}</div>"
-            f"<details><summary>查看全文</summary><div class='full-text'>{full}</div></details></div>"
-        )
-    contacts = ""
-    if answer.contacts:
-        c = answer.contacts[0]
-        who = html.escape(c.get("organisation") or c["name"])
-        contacts = f"<div class='contact'>咨询：{who} 电话 {html.escape(c['phone'])}</div>"
-    return f"<h4>{heading}</h4>{contacts}{''.join(cards)}"
+def _contact_line(answer: Answer) -> str:
+    if not answer.contacts:
+        return ""
+    c = answer.contacts[0]
+    who = c.get("organisation") or c["name"]
+    phone = "" if c["phone"] in who else f" {_script('电话', answer)} {c['phone']}"
+    return f"<div class='contact'>{_script('咨询', answer)}：{html.escape(_script(who, answer))}{html.escape(phone)}</div>"
+
+
+def plain_text(answer: Answer) -> str:
+    """What the copy button copies: the answer with its [n] markers, then one 《title》section line a source."""
+    items = answer.citations or answer.related
+    lines = [answer.answer]
+    if items:
+        lines += [_script("引用来源：" if answer.citations else "相关条款：", answer)]
+        lines += [f"[{c.n}] 《{_script(c.title, answer)}》{_script(c.section or BEFORE_SECTIONS, answer)}" for c in items]
+    return "\n".join(lines)
+
+
+def answer_message(answer: Answer, index: PolicyIndex, turn: int) -> str:
+    """One chat message: the answer, its own sources right below it, and a copy button."""
+    text = answer_text(answer, turn)
+    items = answer.citations or answer.related
+    if not items and not answer.contacts:
+        return text
+    heading = _script("引用来源" if answer.citations else "相关条款（供参考，不构成回答）", answer)
+    heading = f"<div class='sources-title'>{heading}</div>" if items else ""
+    cards = "".join(_card(item, answer, index, turn, bool(answer.citations)) for item in items)
+    # One element a line: the copy script joins them with newlines (markdown rendering would fold them).
+    plain = "".join(f"<span>{html.escape(line)}</span>" for line in plain_text(answer).split("\n"))
+    return (f"{text}\n\n<div class='answer-sources'>{heading}{_contact_line(answer)}{cards}"
+            f"<button class='copy-answer' type='button'>{_script('复制回答', answer)}</button>"
+            f"<div class='plain-text'>{plain}</div></div>")
+
+
+def document_page(index: PolicyIndex, doc_id: str, start: int | None, end: int | None, script: str,
+                  variant: str) -> str | None:
+    """A whole document as a page of its own, the quoted span marked; None for an unknown id."""
+    doc = index.documents.get(doc_id)
+    if doc is None:
+        return None
+    text = doc.text
+    convert = (lambda t: to_traditional(t, variant)) if script == "zh-Hant" else (lambda t: t)
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        body = (_lines(convert(text[:start])) + f"<mark id='quote'>{_lines(convert(text[start:end]))}</mark>"
+                + _lines(convert(text[end:])))
+    else:
+        body = _lines(convert(text))
+    meta = " · ".join(str(v) for v in (doc.metadata.get("issuer"), doc.metadata.get("date")) if v)
+    lang = "zh-TW" if script == "zh-Hant" else "zh-CN"
+    return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(convert(doc.title))}</title><style>body{{max-width:820px;margin:24px auto;"
+            "padding:0 16px;font:16px/1.8 sans-serif;color:#222}mark{background:#ffe58f}"
+            ".meta{color:#666}</style></head><body>"
+            f"<h1>{html.escape(convert(doc.title))}</h1><p class='meta'>{html.escape(convert(meta))}</p>"
+            f"<div>{body}</div></body></html>")
 
 
 def clause_in_context(index: PolicyIndex, chunk_id: str) -> str:
-    """A clause with the clauses around it, itself highlighted: what staff see when they pick a result."""
+    """A clause with the clauses around it, itself highlighted: what the clause lookup shows for a row."""
     rows = index.clauses
     position = index.rows.get(chunk_id)
     if position is None:
@@ -80,6 +144,10 @@ def clause_in_context(index: PolicyIndex, chunk_id: str) -> str:
     if clause.lead_departments or clause.supporting_departments:
         departments = (f"<div class='contact'>牵头：{html.escape('、'.join(clause.lead_departments) or '—')}；"
                        f"配合：{html.escape('、'.join(clause.supporting_departments) or '—')}</div>")
+    body = (_lines(doc.text[lo:clause.start]) + f"<mark>{_lines(doc.text[clause.start:clause.end])}</mark>"
+            + _lines(doc.text[clause.end:hi]))
+    link = document_link(clause.doc_id, clause.start, clause.end)
     return (f"<div class='source'><div class='source-head'>《{html.escape(doc.title)}》</div>"
-            f"<div class='source-section'>{html.escape(clause.section or '（正文前）')}</div>{departments}"
-            f"<div class='source-text'>{_highlight(doc.text, clause.start, clause.end, lo, hi)}</div></div>")
+            f"<div class='source-section'>{html.escape(clause.section or BEFORE_SECTIONS)}</div>{departments}"
+            f"<div class='source-text'>{body}</div>"
+            f"<a class='full-link' href='{html.escape(link)}' target='_blank'>查看全文</a></div>")

@@ -10,7 +10,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.answering import EMPTY_QUESTION, Answerer
 from rag.llm import LLMWriter
-from rag.present import answer_markdown
+from rag.present import answer_text
 from rag.textnorm import MAX_QUESTION_CHARS, prepare_question
 
 QUESTION = "成都到2025年新能源车要达到多少辆？"
@@ -34,7 +34,7 @@ def _traceable(answer, index) -> None:
 def test_any_text_gets_a_traceable_answer_or_a_refusal(answerer, text):
     answer = answerer.ask(text)
     _traceable(answer, answerer.index)
-    assert answer_markdown(answer)
+    assert answer_text(answer, 1)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -50,7 +50,7 @@ def test_noise_around_a_question_does_not_change_its_answer(answerer, before, af
 def test_an_empty_question_gets_a_prompt_not_a_search(answerer, text):
     answer = answerer.ask(text)
     assert answer.answer == EMPTY_QUESTION and answer.refused and not answer.citations
-    assert "未找到" not in answer_markdown(answer)  # it is a prompt, not "the documents do not say"
+    assert "未找到" not in answer_text(answer, 1)  # it is a prompt, not "the documents do not say"
 
 
 def test_a_100k_character_question_is_cut_with_a_notice(answerer):
@@ -58,7 +58,7 @@ def test_a_100k_character_question_is_cut_with_a_notice(answerer):
     assert answer.notice.startswith("问题过长（102") and f"前 {MAX_QUESTION_CHARS} 字" in answer.notice
     # The cut question still leads to the clause (answered, or offered as related reading).
     assert any(c.section.endswith("12.推广节能低碳型交通运输工具") for c in answer.citations + answer.related)
-    assert answer.notice in answer_markdown(answer)
+    assert answer.notice in answer_text(answer, 1)
     assert answer.to_dict()["notice"] == answer.notice
 
 
@@ -76,7 +76,7 @@ def test_odd_characters_in_a_real_question(answerer, text, expected):
 
 def test_markup_in_a_question_is_text(answerer):
     answer = answerer.ask('<script>alert("x")</script><img src=x onerror=alert(1)>' + QUESTION)
-    shown = answer_markdown(answer)
+    shown = answer_text(answer, 1)
     assert "<script" not in shown and "<img" not in shown
     assert "80万辆" in answer.answer  # the tags are not words of the question
 
@@ -118,7 +118,7 @@ def test_injection_text_inside_a_document_is_only_ever_quoted(tmp_path, embedder
     answerer = Answerer(Searcher(PolicyIndex.load(folder), Settings(index_dir=folder), embedder))
     answer = answerer.ask("到2025年全区建成多少充电桩？")
     assert "200根" in answer.answer and "12345678" not in answer.answer
-    assert "<script>" not in answer_markdown(answerer.ask("补贴多少钱？"))
+    assert "<script>" not in answer_text(answerer.ask("补贴多少钱？"), 1)
 
 
 def test_prepare_question_keeps_text_and_drops_controls():

@@ -1,0 +1,299 @@
+"""The staff desk: who may change the corpus, what they changed, and the two-step publish.
+
+Accounts live in a JSON file outside the repository (`Settings.staff_accounts`, made with
+`policy-rag staff add NAME`), one scrypt hash per user name; no password is stored. Every publish and
+delete is appended to a JSON-lines audit log (who, when, file, sha256). An upload is first *staged*: read,
+cleaned and split exactly as indexing would, and shown to the official; only `publish` copies it into the
+upload folder the index is built from, so a staged file is never answered from.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .clauses import Clause
+from .config import Settings
+from .documents import SUFFIXES, LoadError, doc_id_for
+from .duplicates import THRESHOLD, jaccard, shingles
+from .index import BuildReport, PolicyIndex, build_index
+from .ingest import ingest_file
+
+# scrypt at n=2^14, r=8: ~50 ms and 16 MB a check on this machine; slow enough to make guessing costly.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 8
+
+
+# -- accounts ------------------------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
+                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):  # a malformed entry never authenticates
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+class StaffAccounts:
+    """User name -> password hash, read from the accounts file at each check (adding a user needs no restart
+    once one exists)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def load(self) -> dict[str, str]:
+        if not self.path.is_file():
+            return {}
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        accounts = data.get("accounts") if isinstance(data, dict) else None
+        if not isinstance(accounts, dict):
+            raise ValueError(f"{self.path}: expected {{\"accounts\": {{name: hash}}}}")
+        return {str(k): str(v) for k, v in accounts.items()}
+
+    def configured(self) -> bool:
+        try:
+            return bool(self.load())
+        except (OSError, ValueError):
+            return False
+
+    def add(self, name: str, password: str) -> None:
+        name = name.strip()
+        if not name or any(ch.isspace() for ch in name):
+            raise ValueError("user name must be non-empty and contain no spaces")
+        if len(password) < MIN_PASSWORD:
+            raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
+        accounts = self.load()
+        accounts[name] = hash_password(password)
+        self._save(accounts)
+
+    def remove(self, name: str) -> bool:
+        accounts = self.load()
+        if accounts.pop(name, None) is None:
+            return False
+        self._save(accounts)
+        return True
+
+    def _save(self, accounts: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Written atomically and readable by the owner only: hashes are not secrets, but need not be shared.
+        handle = tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, encoding="utf-8")
+        with handle:
+            json.dump({"accounts": accounts}, handle, ensure_ascii=False, indent=1)
+        os.chmod(handle.name, 0o600)
+        os.replace(handle.name, self.path)
+
+    def check(self, name: str, password: str) -> bool:
+        """Gradio's auth callable: True for a known user with the right password."""
+        try:
+            stored = self.load().get(name)
+        except (OSError, ValueError):
+            return False
+        if stored is None:
+            verify_password(password, hash_password("x" * MIN_PASSWORD))  # the same work for unknown names
+            return False
+        return verify_password(password, stored)
+
+
+# -- audit log -------------------------------------------------------------------------------------------
+
+class AuditLog:
+    """Append-only JSON lines: every change to the published corpus, with who made it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def append(self, user: str, action: str, file: str, sha256: str, **extra) -> dict:
+        record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "user": user,
+                  "action": action, "file": file, "sha256": sha256, **extra}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return record
+
+    def records(self) -> list[dict]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# -- staging, publishing, deleting -----------------------------------------------------------------------
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass
+class Staged:
+    """An upload read the way indexing reads it, not yet published."""
+
+    name: str  # the file name as uploaded
+    path: Path  # the staged copy
+    doc_id: str
+    sha256: str
+    title: str = ""
+    clauses: list[Clause] = field(default_factory=list)
+    contacts: list[dict] = field(default_factory=list)
+    near_duplicate: tuple[str, str, float] | None = None  # (doc_id, title, similarity)
+    problem: str | None = None  # why it cannot be published, in Chinese
+
+    @property
+    def publishable(self) -> bool:
+        return self.problem is None
+
+    @property
+    def sections(self) -> list[str]:
+        """The section tree as indented lines: each heading once, in document order."""
+        seen, lines = set(), []
+        for clause in self.clauses:
+            for depth in range(1, len(clause.section_path) + 1):
+                path = clause.section_path[:depth]
+                if path not in seen:
+                    seen.add(path)
+                    lines.append("  " * (depth - 1) + path[-1])
+        return lines
+
+    @property
+    def departments(self) -> tuple[list[str], list[str]]:
+        lead = sorted({d for c in self.clauses for d in c.lead_departments})
+        support = sorted({d for c in self.clauses for d in c.supporting_departments} - set(lead))
+        return lead, support
+
+
+class DocumentDesk:
+    """Stage, publish and delete uploaded documents; the index is rebuilt incrementally after each change."""
+
+    def __init__(self, settings: Settings, embedder_factory: Callable[[], object], audit: AuditLog,
+                 on_change: Callable[[], None] = lambda: None):
+        self.settings = settings
+        self.embedder_factory = embedder_factory
+        self.audit = audit
+        self.on_change = on_change
+        self.lock = threading.Lock()
+        self.staging = Path(tempfile.mkdtemp(prefix="policy-rag-staging-"))
+
+    def upload_target(self, name: str) -> Path:
+        """Where a published upload is stored: its sanitised id inside the upload folder, whatever the name."""
+        folder = self.settings.upload_dir.resolve()
+        target = (folder / (doc_id_for(Path(name)) + Path(name).suffix.lower())).resolve()
+        if target.parent != folder:  # cannot happen with doc_id_for's alphabet; checked because it matters
+            raise ValueError(f"upload name {name!r} escapes the upload folder")
+        return target
+
+    def stage(self, source: Path, index: PolicyIndex) -> Staged:
+        """Copy the upload aside and read it as indexing would; nothing the answerer sees changes."""
+        source = Path(source)
+        name = source.name
+        staged_path = self.staging / secrets.token_hex(8) / (doc_id_for(source) + source.suffix.lower())
+        staged_path.parent.mkdir(parents=True)
+        shutil.copyfile(source, staged_path)
+        staged = Staged(name, staged_path, doc_id_for(source), sha256_of(staged_path))
+        if source.suffix.lower() not in SUFFIXES:
+            staged.problem = f"不支持的文件类型（支持 {'、'.join(SUFFIXES)}）"
+            return staged
+        try:
+            ingested = ingest_file(staged_path, None, self.settings)
+        except LoadError as exc:
+            staged.problem = exc.chinese
+            return staged
+        document = ingested.document
+        staged.title, staged.clauses = document.title, ingested.clauses
+        staged.contacts = [{"name": c.name, "phone": c.phone, "organisation": c.organisation}
+                           for c in document.contacts]
+        existing = index.documents.get(staged.doc_id)
+        if existing is not None and not self._is_upload(Path(existing.path)):
+            staged.problem = f"编号 {staged.doc_id} 已被语料库中的《{existing.title}》使用，请改名后再上传"
+        staged.near_duplicate = self._near_duplicate(document.text, staged.doc_id, index)
+        return staged
+
+    def _is_upload(self, path: Path) -> bool:
+        return path.resolve().parent == self.settings.upload_dir.resolve()
+
+    @staticmethod
+    def _near_duplicate(text: str, doc_id: str, index: PolicyIndex) -> tuple[str, str, float] | None:
+        grams = shingles(text)
+        best = max(((jaccard(grams, shingles(doc.text)), doc) for doc in index.documents.values()
+                    if doc.doc_id != doc_id), default=None, key=lambda pair: pair[0])
+        if best and best[0] >= THRESHOLD:
+            return best[1].doc_id, best[1].title, round(best[0], 3)
+        return None
+
+    def publish(self, staged: list[Staged], user: str, progress: Callable[[float, str], None] = lambda f, d: None
+                ) -> BuildReport | None:
+        """Copy the publishable staged files into the upload folder, re-index, and log each publish."""
+        ready = [s for s in staged if s.publishable and s.path.is_file()]
+        if not ready:
+            return None
+        with self.lock:
+            self.settings.upload_dir.mkdir(parents=True, exist_ok=True)
+            placed = []
+            for item in ready:
+                target = self.upload_target(item.name)
+                backup = target.read_bytes() if target.exists() else None
+                shutil.copyfile(item.path, target)
+                placed.append((item, target, backup))
+            try:
+                report = self._reindex(progress)
+            except Exception:
+                for _, target, backup in placed:  # the corpus goes back to what the last good index holds
+                    target.write_bytes(backup) if backup is not None else target.unlink(missing_ok=True)
+                raise
+            for item, target, backup in placed:
+                self.audit.append(user, "replace" if backup is not None else "publish", item.name, item.sha256,
+                                  doc_id=item.doc_id, stored=target.name, title=item.title, clauses=len(item.clauses))
+                shutil.rmtree(item.path.parent, ignore_errors=True)
+        return report
+
+    def uploaded(self, index: PolicyIndex) -> dict[str, str]:
+        """doc_id -> title of the published uploads (the only documents the desk may delete)."""
+        return {d.doc_id: d.title for d in index.documents.values() if self._is_upload(Path(d.path))}
+
+    def delete(self, doc_id: str, index: PolicyIndex, user: str,
+               progress: Callable[[float, str], None] = lambda f, d: None) -> BuildReport:
+        record = index.documents.get(doc_id)
+        if record is None:
+            raise ValueError(f"没有编号为 {doc_id} 的文件")
+        path = Path(record.path)
+        if not self._is_upload(path):
+            raise ValueError(f"《{record.title}》来自语料目录，不能在此删除；请在服务器的语料目录中移除后重建索引")
+        with self.lock:
+            data = path.read_bytes()
+            path.unlink()
+            try:
+                report = self._reindex(progress)
+            except Exception:
+                path.write_bytes(data)
+                raise
+            self.audit.append(user, "delete", path.name, hashlib.sha256(data).hexdigest(), doc_id=doc_id,
+                              title=record.title)
+        return report
+
+    def _reindex(self, progress: Callable[[float, str], None]) -> BuildReport:
+        progress(0.05, "正在更新索引…")
+        report = build_index(self.settings.all_corpus_dirs(), self.settings.index_dir, self.settings,
+                             self.embedder_factory, progress=True)
+        progress(0.95, "正在加载新索引…")
+        self.on_change()
+        return report
