@@ -33,7 +33,7 @@ from rag.documents import SUFFIXES
 from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
 from rag.search import Filters, Searcher
-from rag.staff import AuditLog, DocumentDesk, Staged, StaffAccounts
+from rag.staff import AuditLog, DocumentDesk, StaffAccounts, Staged
 from rag.textnorm import to_traditional
 from rag.web import CSS, I18N, ChinesePages
 
@@ -45,6 +45,7 @@ EXAMPLES = [
     "瑞金、成都和江西省2025年非化石能源消费比重目标分别是多少？",
     "成都到2025年新能源車要達到多少輛？",
 ]
+DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"]
 RESULT_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分"]
 CSV_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分", "chunk_id"]
 PREVIEW_CHARS = 36  # clause text in the results table; the whole clause shows on click
@@ -220,7 +221,8 @@ class PolicyApp:
         for doc in sorted(self.index.documents.values(), key=lambda d: d.doc_id):
             m = doc.metadata
             rows.append([doc.title, m.get("issuer", ""), m.get("region", ""), LEVELS.get(m.get("level", ""), ""),
-                         m.get("date", ""), counts.get(doc.doc_id, 0), "工作人员上传" if doc.doc_id in uploaded else "语料库"])
+                         m.get("date", ""), counts.get(doc.doc_id, 0),
+                         "工作人员上传" if doc.doc_id in uploaded else "语料库"])
         return rows
 
     def document_html(self, doc_id: str, start: int | None, end: int | None, script: str, variant: str) -> HTMLResponse:
@@ -247,7 +249,8 @@ class PolicyApp:
         progress(0, desc="正在发布…")
         report = self.desk.publish(ready, user, lambda f, d: progress(f, desc=d))
         added = "、".join(f"《{s.title}》" for s in ready)
-        message = f"已发布 {added}：新嵌入 {report.embedded} 条，索引共 {report.clauses} 条。" if report else "没有变化。"
+        message = (f"已发布 {added}：新嵌入 {report.embedded} 条，索引共 {report.clauses} 条。" if report
+                   else "没有变化。")
         return [s for s in staged if not s.publishable], message
 
     def delete(self, doc_id: str | None, confirmed: bool, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
@@ -290,8 +293,9 @@ def preview_markdown(staged: list[Staged]) -> str:
             continue
         lead, support = s.departments
         tree = "\n".join(f"    {html.escape(line)}" for line in s.sections[:40]) or "    （没有编号标题，按段落切分）"
-        contacts = "；".join(f"{c['organisation'] or c['name']} {c['phone']}" for c in s.contacts) or "无"
-        duplicate = (f"\n- **与已发布的《{html.escape(s.near_duplicate[1])}》近似重复**（相似度 {s.near_duplicate[2]}），"
+        contacts = "；".join(f"{c['organisation'] or c['name']} {c['phone']}".strip() for c in s.contacts) or "无"
+        duplicate = (f"\n- **与已发布的《{html.escape(s.near_duplicate[1])}》近似重复**"
+                     f"（相似度 {s.near_duplicate[2]}），"
                      "发布后作为同一文件的另一来源，不单独索引" if s.near_duplicate else "")
         parts.append(f"### {html.escape(s.title)}\n- 文件：{html.escape(s.name)}（编号 {s.doc_id}）\n"
                      f"- 条款：{len(s.clauses)} 条\n- 牵头部门：{html.escape(_some(lead))}\n"
@@ -310,13 +314,13 @@ def _clause_lookup(app: PolicyApp) -> gr.Dropdown:
         query = gr.Textbox(label="检索内容", placeholder="例如：建材行业 碳达峰 牵头", scale=4)
         search_button = gr.Button("检索", variant="primary", scale=1, min_width=80)
     with gr.Row():
-        docs = gr.Dropdown(app.document_choices(), multiselect=True, label="文件", min_width=240)
+        docs = gr.Dropdown(app.document_choices(), multiselect=True, label="文件", min_width=240, elem_id="doc-filter")
         region = gr.Textbox(label="地区（包含）", placeholder="江西", min_width=120)
-        level = gr.Dropdown(LEVEL_CHOICES, value="", label="层级", min_width=120)
+        level = gr.Dropdown(LEVEL_CHOICES, value="", label="层级", min_width=120, elem_id="level")
         section = gr.Textbox(label="条款路径前缀", placeholder="三、重点任务", min_width=160)
     with gr.Row():
         k = gr.Slider(1, 50, value=10, step=1, label="条数")
-        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="检索方式")
+        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="检索方式", elem_id="mode")
     status = gr.Markdown()
     results = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, wrap=True, label="结果",
                            column_widths=["4%", "18%", "24%", "13%", "13%", "22%", "6%"], elem_id="results")
@@ -337,15 +341,16 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
         gr.Markdown("## 政策问答\n用日常语言提问，回答引用政策原文，标注到具体条款。")
         with gr.Tab("政策咨询"):
             conversation, answers = gr.State(None), gr.State([])
+            # Gradio's own scroll-to-latest would undo the jump to a source card; rag/web.py's script scrolls.
             chatbot = gr.Chatbot(label="对话", show_label=False, height=560, elem_id="chat", buttons=[],
-                                 feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER)
+                                 autoscroll=False, feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER)
             with gr.Row(equal_height=True):
                 question = gr.Textbox(label="您的问题", placeholder="例如：成都到2025年新能源车要达到多少辆？",
                                       show_label=False, scale=5, elem_id="question", submit_btn=False)
                 ask_button = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="ask")
             with gr.Row(equal_height=True):
                 comment = gr.Textbox(label="意见（可选）", show_label=False, scale=5, elem_id="comment",
-                                     placeholder="可选：先写下哪里有误，再点回答下方的 👍 或 👎（不记录个人信息）")
+                                     placeholder="可选：先写下哪里有误，再点回答下方的“有帮助”或“有误”图标（不记录个人信息）")
                 clear = gr.Button("清空对话", scale=1, min_width=72, elem_id="clear")
             thanks = gr.Markdown(elem_id="thanks")
             gr.Examples(EXAMPLES, inputs=question, label="示例问题")
@@ -353,7 +358,9 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
             ask_button.click(app.chat, [question, chatbot, conversation, answers], outputs, **work)
             question.submit(app.chat, [question, chatbot, conversation, answers], outputs, **work)
             chatbot.like(app.rate, [answers, comment], [thanks, comment], api_visibility="private")
-            reset = (lambda: ([], "", None, [], "", ""))
+            def reset():
+                return [], "", None, [], "", ""
+
             clear.click(reset, None, [chatbot, question, conversation, answers, thanks, comment],
                         api_visibility="private")
             chatbot.clear(reset, None, [chatbot, question, conversation, answers, thanks, comment],
@@ -361,8 +368,8 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
         with gr.Tab("条款检索"):
             docs = _clause_lookup(app)
         with gr.Tab("文件目录"):
-            table = gr.Dataframe(app.document_rows(), headers=["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"],
-                                 interactive=False, wrap=True, elem_id="documents")
+            table = gr.Dataframe(app.document_rows(), headers=DOCUMENT_COLUMNS,
+                                 interactive=False, wrap=True, elem_id="documents", label="已发布的政策文件")
         # Each visit sees the documents published so far (staff may have added some since the page was built).
         demo.load(lambda: (gr.update(choices=app.document_choices()), app.document_rows()), None, [docs, table],
                   api_visibility="private")
@@ -398,8 +405,8 @@ def build_staff_ui(app: PolicyApp) -> gr.Blocks:
                 cancel = gr.Button("取消", elem_id="cancel")
             result = gr.Textbox(label="发布结果", lines=2, interactive=False, elem_id="publish-result")
         with gr.Tab("文件管理"):
-            documents = gr.Dataframe(app.document_rows(), headers=["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"],
-                                     interactive=False, wrap=True, elem_id="staff-documents")
+            documents = gr.Dataframe(app.document_rows(), headers=DOCUMENT_COLUMNS,
+                                     interactive=False, wrap=True, elem_id="staff-documents", label="已发布的文件")
             with gr.Row():
                 removable = gr.Dropdown(list(_uploads(app)), label="工作人员上传的文件", elem_id="removable")
                 confirm = gr.Checkbox(label="确认删除", elem_id="confirm-delete")
@@ -409,10 +416,10 @@ def build_staff_ui(app: PolicyApp) -> gr.Blocks:
             docs = _clause_lookup(app)
         with gr.Tab("反馈记录"):
             feedback = gr.Dataframe(app.feedback_rows(), headers=["时间", "评价", "问题", "意见", "回答"],
-                                    interactive=False, wrap=True)
+                                    interactive=False, wrap=True, label="市民反馈（最新在前）")
         with gr.Tab("审计日志"):
-            audit = gr.Dataframe(app.audit_rows(), headers=["时间", "账号", "操作", "标题", "文件", "SHA-256（前16位）"],
-                                 interactive=False, wrap=True, elem_id="audit")
+            audit = gr.Dataframe(app.audit_rows(), headers=["时间", "账号", "操作", "标题", "文件", "SHA-256 前16位"],
+                                 interactive=False, wrap=True, elem_id="audit", label="发布与删除记录（最新在前）")
         refresh = [documents, removable, docs, audit, feedback]
 
         def refreshed():

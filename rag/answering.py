@@ -261,8 +261,8 @@ class Answerer:
             ask = f"如需咨询，可拨打{contact['name']}{phone}。"
         else:
             ask = f"如需咨询，可联系{self._who(contact['organisation'], contact['name'])}，电话{contact['phone']}。"
-        text = lead + ask + ("以下条款可能相关，供参考：" + "；".join(f"《{c.title}》{c.section or ''}" for c in related)
-                             + "。" if related else "")
+        reading = "；".join(f"《{c.title}》{c.section or ''}" for c in related)
+        text = lead + ask + (f"以下条款可能相关，供参考：{reading}。" if related else "")
         return Answer(intent.question, text, True, intent.script, contacts=[contact], related=related, intent=intent,
                       why={**why, "refused_because": reason}, model=self.scorer.version,
                       probability=why.get("probability") if reason == "absent" else None)

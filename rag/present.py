@@ -54,9 +54,13 @@ def _card(item: Citation, answer: Answer, index: PolicyIndex, turn: int, quoted:
     doc = index.documents[item.doc_id]
     clause = index.clause(item.chunk_id)
     lo, hi = (clause.start, clause.end) if clause else (item.start, item.end)
-    convert = (lambda t: _script(t, answer))
+
+    def convert(text: str) -> str:
+        return _script(text, answer)
+
     if quoted:
-        body = (_lines(convert(doc.text[lo:item.start])) + f"<mark>{_lines(convert(doc.text[item.start:item.end]))}</mark>"
+        quote = _lines(convert(doc.text[item.start:item.end]))
+        body = (_lines(convert(doc.text[lo:item.start])) + f"<mark>{quote}</mark>"
                 + _lines(convert(doc.text[item.end:hi])))
         link = document_link(item.doc_id, item.start, item.end, answer.script, answer.variant)
     else:
@@ -77,7 +81,8 @@ def _contact_line(answer: Answer) -> str:
     c = answer.contacts[0]
     who = c.get("organisation") or c["name"]
     phone = "" if c["phone"] in who else f" {_script('电话', answer)} {c['phone']}"
-    return f"<div class='contact'>{_script('咨询', answer)}：{html.escape(_script(who, answer))}{html.escape(phone)}</div>"
+    label = _script("咨询", answer)
+    return f"<div class='contact'>{label}：{html.escape(_script(who, answer))}{html.escape(phone)}</div>"
 
 
 def plain_text(answer: Answer) -> str:
@@ -86,7 +91,7 @@ def plain_text(answer: Answer) -> str:
     lines = [answer.answer]
     if items:
         lines += [_script("引用来源：" if answer.citations else "相关条款：", answer)]
-        lines += [f"[{c.n}] 《{_script(c.title, answer)}》{_script(c.section or BEFORE_SECTIONS, answer)}" for c in items]
+        lines += [_script(f"[{c.n}] 《{c.title}》{c.section or BEFORE_SECTIONS}", answer) for c in items]
     return "\n".join(lines)
 
 
@@ -113,7 +118,10 @@ def document_page(index: PolicyIndex, doc_id: str, start: int | None, end: int |
     if doc is None:
         return None
     text = doc.text
-    convert = (lambda t: to_traditional(t, variant)) if script == "zh-Hant" else (lambda t: t)
+
+    def convert(text: str) -> str:
+        return to_traditional(text, variant) if script == "zh-Hant" else text
+
     if start is not None and end is not None and 0 <= start < end <= len(text):
         body = (_lines(convert(text[:start])) + f"<mark id='quote'>{_lines(convert(text[start:end]))}</mark>"
                 + _lines(convert(text[end:])))

@@ -15,7 +15,7 @@ CSS = """
 .answer-sources {margin-top:10px; border-top:1px solid #e5e5e5; padding-top:6px}
 .sources-title {font-weight:600; font-size:14px; margin:4px 0}
 .source {border:1px solid #ddd; border-radius:8px; padding:8px 10px; margin:8px 0; font-size:14px; line-height:1.6}
-.source:target {outline:2px solid #f0a020}
+.source-current {outline:2px solid #f0a020}
 .source-head {font-weight:600} .source-section {color:#555; font-size:13px; margin:2px 0 6px}
 .source mark {background:#ffe58f; padding:0 1px} .contact {color:#0b6b3a; margin:4px 0}
 .source-text {max-height:240px; overflow-y:auto}
@@ -36,6 +36,7 @@ I18N = gr.I18n(**{
         "chatbot.copied_message": "已复制", "chatbot.clear": "清空对话", "chatbot.retry": "重试",
         "chatbot.undo": "撤销", "chatbot.edit": "编辑", "chatbot.submit": "提交", "chatbot.cancel": "取消",
         "chatbot.complete": "完成", "chatbot.conversation": "对话", "chatbot.chatbot": "对话",
+        "common.complete": "完成", "common.copy": "复制", "common.upload": "上传",
     },
 })
 
@@ -52,6 +53,19 @@ HEAD_SCRIPT = r"""<script>
     document.execCommand('copy'); document.body.removeChild(area);
     return Promise.resolve();
   }
+  // [n] shows its own answer's source card: scrolled to the middle of the chat and marked, without the
+  // browser's hash jump (which the chat's own scrolling would undo).
+  document.addEventListener('click', function (event) {
+    var link = event.target.closest ? event.target.closest('a[href^="#a"]') : null;
+    if (!link) { return; }
+    var card = document.getElementById(link.getAttribute('href').slice(1));
+    if (!card) { return; }
+    event.preventDefault();
+    document.querySelectorAll('.source-current').forEach(function (e) { e.classList.remove('source-current'); });
+    card.classList.add('source-current');
+    // After the chat's own scroll-to-latest has reacted to the change, not before.
+    setTimeout(function () { card.scrollIntoView({block: 'center'}); }, 150);
+  });
   document.addEventListener('click', function (event) {
     var button = event.target.closest ? event.target.closest('.copy-answer') : null;
     if (!button) { return; }
@@ -64,29 +78,61 @@ HEAD_SCRIPT = r"""<script>
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
-  // Gradio writes a few accessible names in English whatever the language: "bot's message: <the raw
-  // markup>", "Scroll down", "More tabs", "chatbot conversation". They are renamed here as they appear.
-  var NAMES = {'Scroll down': '滚动到最新', 'More tabs': '更多标签页', 'chatbot conversation': '对话记录'};
-  var ROLES = [["bot's message: ", '回答：'], ["user's message: ", '问题：']];
+  // Gradio writes some accessible names and tooltips in English whatever the language ("bot's message:
+  // <the raw markup>", "Scroll down", "Copy table data", "range slider for …"). They are renamed as they appear.
+  var NAMES = {
+    'Scroll down': '滚动到最新', 'More tabs': '更多标签页', 'chatbot conversation': '对话记录',
+    'Liked': '已标记有帮助', 'Disliked': '已标记有误', 'Reset to default value': '恢复默认值',
+    'Table actions': '表格操作', 'Copy table data': '复制表格', 'Fullscreen': '全屏', 'Exit fullscreen': '退出全屏',
+    'Open cell menu': '单元格菜单', 'File upload': '上传文件', 'Clear': '清除', 'Download': '下载',
+    'Remove': '移除', 'Close': '关闭', 'Loading...': '加载中…', 'Click to upload or drop files': '点击上传或拖放文件',
+    'Dataframe': '表格', 'copy': '复制'
+  };
+  var PREFIXES = [["bot's message: ", '回答：', true], ["user's message: ", '问题：', true],
+                  ['number input for ', '数值：', false], ['range slider for ', '滑块：', false]];
+  function renamed(el, name) {
+    if (NAMES[name]) { return NAMES[name]; }
+    for (var i = 0; i < PREFIXES.length; i++) {
+      var rule = PREFIXES[i];
+      if (name.indexOf(rule[0]) === 0) {
+        if (!rule[2]) { return rule[1] + name.slice(rule[0].length); }
+        var shown = el.querySelector('.message-content') || el;  // the text read, not the markup sent
+        return rule[1] + shown.innerText.replace(/\s+/g, ' ').trim();
+      }
+    }
+    return null;
+  }
   function rename(root) {
-    root.querySelectorAll('[aria-label]').forEach(function (el) {
-      var name = el.getAttribute('aria-label');
-      if (NAMES[name]) { el.setAttribute('aria-label', NAMES[name]); if (el.title) { el.title = NAMES[name]; } return; }
-      ROLES.forEach(function (role) {
-        if (name.indexOf(role[0]) === 0) {
-          var shown = el.querySelector('.message-content') || el;
-          el.setAttribute('aria-label', role[1] + shown.innerText.replace(/\s+/g, ' ').trim());
-        }
+    root.querySelectorAll('[aria-label], [title]').forEach(function (el) {
+      ['aria-label', 'title'].forEach(function (attribute) {
+        var name = el.getAttribute(attribute);
+        var better = name && renamed(el, name);
+        if (better && better !== name) { el.setAttribute(attribute, better); }
       });
     });
+  }
+  // The chat scrolls to a new question when one is added (Gradio's autoscroll is off, see app.py).
+  var rows = 0;
+  function followLatest() {
+    var log = document.querySelector('#chat [role=log]');
+    if (!log) { return; }
+    var count = log.querySelectorAll('.message-row').length;
+    if (count > rows) {
+      var question = log.querySelectorAll('.user-row');
+      if (question.length) {  // the chat log scrolls, never the page: the newest question at its top
+        var top = question[question.length - 1].getBoundingClientRect().top;
+        log.scrollTop += top - log.getBoundingClientRect().top - 8;
+      }
+    }
+    rows = count;
   }
   var pending = false;
   new MutationObserver(function () {
     if (pending) { return; }
     pending = true;
-    requestAnimationFrame(function () { pending = false; rename(document.body); });
+    requestAnimationFrame(function () { pending = false; rename(document.body); followLatest(); });
   }).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
-                                          attributeFilter: ['aria-label']});
+                                          attributeFilter: ['aria-label', 'title']});
 })();
 </script>"""
 

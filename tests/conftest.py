@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +76,80 @@ def searcher(seed_index, embedder):
 
     folder, _ = seed_index
     return Searcher(PolicyIndex.load(folder), Settings(index_dir=folder), embedder)
+
+
+# -- the app, served on loopback -------------------------------------------------------------------------
+
+STAFF_USER, STAFF_PASSWORD = "wang", "correct-horse-7"
+NOTICE = ("关于推进社区充电设施建设的通知\n一、总体要求\n本区到2025年建成社区充电桩200根。\n二、组织实施\n"
+          "（一）统筹推进。加快老旧小区充电设施改造。（区发改局牵头，区住建局配合）\n咨询电话：0791-7654321\n")
+NOTICE_QUESTION = "本区到2025年建成多少根社区充电桩？"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Serving:
+    """The FastAPI server of `create_server` under uvicorn in a thread, as `python app.py` serves it."""
+
+    def __init__(self, server):
+        import uvicorn
+
+        self.port = _free_port()
+        self.server = uvicorn.Server(uvicorn.Config(server, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app did not start")
+            time.sleep(0.1)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def policy_app(tmp_path_factory, seed_index):
+    """The app over a copy of the seed index, with one staff account; shared by the app and browser tests."""
+    from app import PolicyApp
+    from rag.config import Settings
+    from rag.staff import StaffAccounts
+
+    root = tmp_path_factory.mktemp("app")
+    shutil.copytree(seed_index[0], root / "index")
+    settings = Settings(index_dir=root / "index", corpus_dirs=[CORPUS], upload_dir=root / "uploads",
+                        feedback_path=root / "feedback.jsonl", audit_path=root / "audit.jsonl",
+                        staff_accounts=root / "staff.json")
+    StaffAccounts(settings.staff_accounts).add(STAFF_USER, STAFF_PASSWORD)
+    return PolicyApp(settings)
+
+
+@pytest.fixture(scope="session")
+def live_url(policy_app):
+    from app import create_server
+
+    serving = Serving(create_server(policy_app))
+    yield serving.url
+    serving.stop()
+
+
+@pytest.fixture(scope="session")
+def no_account_url(policy_app, tmp_path_factory):
+    """The same app served where no staff account exists."""
+    from app import create_server
+    from rag.staff import StaffAccounts
+
+    configured = policy_app.accounts
+    policy_app.accounts = StaffAccounts(tmp_path_factory.mktemp("none") / "staff.json")
+    try:
+        serving = Serving(create_server(policy_app))
+    finally:
+        policy_app.accounts = configured
+    yield serving.url
+    serving.stop()

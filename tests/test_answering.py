@@ -94,12 +94,35 @@ def test_unanswerable_questions_are_refused_plainly(answerer, question):
     answer = answerer.ask(question)
     assert answer.refused and not answer.citations
     said, _, reading = answer.answer.partition("以下条款可能相关")
-    assert not re.search(r"\d", said)  # nothing stated as fact
-    assert answer.related  # the closest clauses, as related reading, named by title and section only
+    # Whom to ask instead: the asked place's own consulting line, else (none of these has one) 12345.
+    (contact,) = answer.contacts
+    assert contact.get("general") and contact["phone"] == "12345" and "12345" in said
+    assert not re.search(r"\d", said.replace("12345", ""))  # nothing stated as fact
+    # The closest clauses as related reading, by title and section only; none when the place has no documents.
+    assert bool(answer.related) == ("北京" not in question)
     for related in answer.related:
         assert f"《{related.title}》{related.section}" in reading
-    data = answer.to_dict()
-    assert data["refused"] is True and data["contacts"] == []
+    assert answer.to_dict()["contacts"] == [contact]
+
+
+def test_a_refusal_about_a_place_with_documents_points_to_its_own_office(answerer, searcher):
+    answer = answerer.ask("共青城的房产税怎么减免？")
+    (contact,) = answer.contacts
+    assert answer.refused and contact["phone"] == "0792-4357300" and "0792-4357300" in answer.answer
+    document = searcher.index.documents[contact["doc_id"]]
+    assert "0792-4357300" in document.text[contact["start"]: contact["end"]]  # the number as the document gives it
+    assert answer.related and {r.doc_id for r in answer.related} == {contact["doc_id"]}
+    # Related reading is never a contact line (a refusal must not lead with some other office's number).
+    assert not any("0792-4357300" in r.quote for r in answerer.ask("个人所得税起征点是多少").related)
+
+
+def test_a_follow_up_keeps_the_conversations_script(answerer):
+    conversation = Conversation(answerer)
+    conversation.ask("成都到2025年新能源車要達到多少輛？")
+    follow = conversation.ask("那瑞金呢？")  # written the same in both scripts
+    assert follow.script == "zh-Hant" and "3100輛" in follow.answer
+    simplified = conversation.ask("那成都的新能源汽车呢？")  # written in Simplified: answered in Simplified
+    assert simplified.script == "zh-Hans" and to_simplified(simplified.answer) == simplified.answer
 
 
 def test_traditional_in_traditional_out(answerer):

@@ -4,88 +4,19 @@ and (tests/test_browser.py) a real headless Chromium."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from app import PolicyApp, create_server
-from rag.config import Settings
 from rag.present import plain_text
 from rag.staff import StaffAccounts, verify_password
 from rag.textnorm import to_simplified
 
-from .conftest import CORPUS, SEEDS
-
-STAFF_USER, STAFF_PASSWORD = "wang", "correct-horse-7"
-NOTICE = ("关于推进社区充电设施建设的通知\n一、总体要求\n本区到2025年建成社区充电桩200根。\n二、组织实施\n"
-          "（一）统筹推进。加快老旧小区充电设施改造。（区发改局牵头，区住建局配合）\n咨询电话：0791-7654321\n")
-NOTICE_QUESTION = "本区到2025年建成多少根社区充电桩？"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Serving:
-    """The FastAPI server of `create_server` under uvicorn in a thread, as `python app.py` serves it."""
-
-    def __init__(self, server):
-        import uvicorn
-
-        self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(server, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the app did not start")
-            time.sleep(0.1)
-        self.url = f"http://127.0.0.1:{self.port}/"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def policy_app(tmp_path_factory, seed_index):
-    root = tmp_path_factory.mktemp("app")
-    shutil.copytree(seed_index[0], root / "index")
-    settings = Settings(index_dir=root / "index", corpus_dirs=[CORPUS], upload_dir=root / "uploads",
-                        feedback_path=root / "feedback.jsonl", audit_path=root / "audit.jsonl",
-                        staff_accounts=root / "staff.json")
-    StaffAccounts(settings.staff_accounts).add(STAFF_USER, STAFF_PASSWORD)
-    return PolicyApp(settings)
-
-
-@pytest.fixture(scope="module")
-def live_url(policy_app):
-    serving = Serving(create_server(policy_app))
-    yield serving.url
-    serving.stop()
-
-
-@pytest.fixture(scope="module")
-def no_account_url(policy_app, tmp_path_factory):
-    """The same app served where no staff account exists."""
-    configured = policy_app.accounts
-    policy_app.accounts = StaffAccounts(tmp_path_factory.mktemp("none") / "staff.json")
-    try:
-        serving = Serving(create_server(policy_app))
-    finally:
-        policy_app.accounts = configured
-    yield serving.url
-    serving.stop()
+from .conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
 
 
 def last_message(policy_app, question, history=None, conversation=None, answers=None):
@@ -181,7 +112,7 @@ def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(po
     assert _cites(answer, item.doc_id) and "200根" in answer["answer"]
     record = policy_app.audit.records()[-1]
     assert (record["user"], record["action"], record["file"]) == (STAFF_USER, "publish", note.name)
-    assert record["sha256"] == __import__("hashlib").sha256(note.read_bytes()).hexdigest()
+    assert record["sha256"] == hashlib.sha256(note.read_bytes()).hexdigest()
 
     policy_app.desk.delete(item.doc_id, policy_app.index, STAFF_USER)
     assert item.doc_id not in policy_app.index.documents
@@ -306,7 +237,8 @@ def test_with_an_llm_the_chat_streams_its_words_then_the_checked_answer(policy_a
 
     from rag.llm import LLMWriter
 
-    policy_app.llm = LLMWriter(FakeListChatModel(responses=["全市新能源汽车到2025年达到80万辆[1]。另有补贴5000元[1]。"]))
+    written = "全市新能源汽车到2025年达到80万辆[1]。另有补贴5000元[1]。"
+    policy_app.llm = LLMWriter(FakeListChatModel(responses=[written]))
     try:
         steps = list(policy_app.chat("成都到2025年新能源车要达到多少辆？", [], None, []))
     finally:
