@@ -17,6 +17,7 @@ import html
 import json
 import logging
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -60,12 +61,26 @@ def _csv_name(query: str) -> str:
     return f"条款检索_{words}_{datetime.now():%Y%m%d}.csv"
 
 
+EXPORTS = Path(tempfile.gettempdir()) / "policy-rag-exports"
+EXPORT_TTL_S = 3600
+
+
+def _cell(value):
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ is prefixed with an apostrophe."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
 def _write_csv(query: str, rows: list[list]) -> str:
-    path = Path(tempfile.mkdtemp(prefix="policy-search-")) / _csv_name(query)
+    """One folder for every export, emptied of files older than an hour, so searches do not fill the disk."""
+    EXPORTS.mkdir(exist_ok=True)
+    for old in EXPORTS.glob("*/*.csv"):
+        if time.time() - old.stat().st_mtime > EXPORT_TTL_S:
+            shutil.rmtree(old.parent, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(dir=EXPORTS)) / _csv_name(query)
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
+        writer.writerows([[_cell(v) for v in row] for row in rows])
     return str(path)
 
 
@@ -91,6 +106,8 @@ class PolicyApp:
         return Embedder(self.settings)
 
     def reload(self) -> None:
+        """A new generation of searcher and answerers over the index on disk; requests already running keep
+        theirs, and each chat session moves to the new one at its next question."""
         searcher = Searcher.open(self.settings)
         llm = None
         if self.settings.llm_base_url:
@@ -129,14 +146,16 @@ class PolicyApp:
         if not message:
             yield history, "", conversation, answers
             return
-        conversation = conversation or Conversation(self.extractive)
+        extractive = self.extractive  # read once: a reload mid-answer must not mix two indexes
+        if conversation is None or conversation.answerer is not extractive:
+            conversation = Conversation.continuing(conversation, extractive)
         # The question is shown as typed, as text: markup in it is escaped, never rendered or run.
         shown = message if len(message) <= 2000 else message[:2000] + "…"
         history.append({"role": "user", "content": html.escape(shown)})
         yield history + [{"role": "assistant", "content": "…"}], "", conversation, answers
         answer = conversation.ask(message)
         if self.llm is not None and not answer.refused and answer.confidence != "low":
-            for partial, final in self.llm.stream(answer, self.extractive):
+            for partial, final in self.llm.stream(answer, extractive):
                 if final is None:
                     shown = to_traditional(partial, answer.variant) if answer.script == "zh-Hant" else partial
                     yield history + [{"role": "assistant", "content": html.escape(shown)}], "", conversation, answers
@@ -149,7 +168,7 @@ class PolicyApp:
         # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
         for cut in [m.end() for m in re.finditer(r"[。；;\n]", text)][:-1]:
             yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, answers
-        history.append({"role": "assistant", "content": answer_message(answer, self.index, turn)})
+        history.append({"role": "assistant", "content": answer_message(answer, extractive.index, turn)})
         answers.append({"position": len(history) - 1, "question": message, **answer.to_dict()})
         yield history, "", conversation, answers
 
@@ -239,6 +258,11 @@ class PolicyApp:
         if not files:
             return [], "请选择要上传的文件。"
         staged = [self.desk.stage(Path(f if isinstance(f, str) else f.name), self.index) for f in files]
+        seen: set[str] = set()
+        for item in staged:  # two files of one batch that would be stored as the same document
+            if item.doc_id in seen and item.publishable:
+                item.problem = f"与同一批中的另一个文件编号相同（{item.doc_id}），请改名后分别上传"
+            seen.add(item.doc_id)
         return staged, preview_markdown(staged)
 
     def publish(self, staged: list[Staged] | None, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
@@ -247,7 +271,13 @@ class PolicyApp:
         if not ready:
             return staged, "没有可以发布的文件：请先上传并查看解析结果。"
         progress(0, desc="正在发布…")
-        report = self.desk.publish(ready, user, lambda f, d: progress(f, desc=d))
+        try:
+            report = self.desk.publish(ready, user, lambda f, d: progress(f, desc=d))
+        except ValueError as exc:
+            return staged, str(exc)
+        except Exception:
+            log.exception("publish failed")
+            return staged, "发布失败，已撤销；索引保持原样。详情见服务器日志。"
         added = "、".join(f"《{s.title}》" for s in ready)
         message = (f"已发布 {added}：新嵌入 {report.embedded} 条，索引共 {report.clauses} 条。" if report
                    else "没有变化。")
@@ -255,16 +285,19 @@ class PolicyApp:
 
     def delete(self, doc_id: str | None, confirmed: bool, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         if not doc_id:
-            return "请选择要删除的文件。"
+            return "请选择要删除的文件。", confirmed
         if not confirmed:
-            return "请先勾选“确认删除”。"
+            return "请先勾选“确认删除”。", confirmed
         user = getattr(request, "username", None) or "unknown"
         title = self.index.documents[doc_id].title if doc_id in self.index.documents else doc_id
         try:
             report = self.desk.delete(doc_id, self.index, user, lambda f, d: progress(f, desc=d))
         except ValueError as exc:
-            return str(exc)
-        return f"已删除《{title}》，索引共 {report.clauses} 条。"
+            return str(exc), False
+        except Exception:
+            log.exception("delete failed")
+            return "删除失败，已撤销；索引保持原样。详情见服务器日志。", False
+        return f"已删除《{title}》，索引共 {report.clauses} 条。", False
 
     def feedback_rows(self) -> list[list]:
         path = self.settings.feedback_path
@@ -292,7 +325,8 @@ def preview_markdown(staged: list[Staged]) -> str:
             parts.append(f"### ✗ {html.escape(s.name)}\n不能发布：{html.escape(s.problem or '')}")
             continue
         lead, support = s.departments
-        tree = "\n".join(f"    {html.escape(line)}" for line in s.sections[:40]) or "    （没有编号标题，按段落切分）"
+        tree = "\n".join(f"{'  ' * (len(line) - len(line.lstrip()))}- {html.escape(line.strip())}"
+                         for line in s.sections[:40]) or "- （没有编号标题，按段落切分）"
         contacts = "；".join(f"{c['organisation'] or c['name']} {c['phone']}".strip() for c in s.contacts) or "无"
         duplicate = (f"\n- **与已发布的《{html.escape(s.near_duplicate[1])}》近似重复**"
                      f"（相似度 {s.near_duplicate[2]}），"
@@ -337,7 +371,7 @@ def _clause_lookup(app: PolicyApp) -> gr.Dropdown:
 def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
     """The public page: it answers and looks up; nothing on it changes the corpus."""
     work = {"concurrency_id": "answer", "concurrency_limit": app.settings.concurrency, "api_visibility": "private"}
-    with gr.Blocks(title="政策问答", analytics_enabled=False) as demo:
+    with gr.Blocks(title="政策问答", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown("## 政策问答\n用日常语言提问，回答引用政策原文，标注到具体条款。")
         with gr.Tab("政策咨询"):
             conversation, answers = gr.State(None), gr.State([])
@@ -389,7 +423,7 @@ NO_ACCOUNT = """## 工作人员后台尚未启用
 
 def build_staff_ui(app: PolicyApp) -> gr.Blocks:
     """The staff desk: reached only after login (see create_server)."""
-    with gr.Blocks(title="政策问答 · 工作人员", analytics_enabled=False) as demo:
+    with gr.Blocks(title="政策问答 · 工作人员", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         if not app.accounts.configured():
             gr.Markdown(NO_ACCOUNT, elem_id="no-account")
             return demo
@@ -432,7 +466,7 @@ def build_staff_ui(app: PolicyApp) -> gr.Blocks:
                                                                            api_visibility="private")
         cancel.click(lambda: ([], "已取消，未发布任何文件。", None), None, [staged, preview, files],
                      api_visibility="private")
-        remove.click(app.delete, [removable, confirm], [removed], api_visibility="private",
+        remove.click(app.delete, [removable, confirm], [removed, confirm], api_visibility="private",
                      concurrency_id="indexing", concurrency_limit=1).then(refreshed, None, refresh,
                                                                           api_visibility="private")
         demo.load(refreshed, None, refresh, api_visibility="private")
@@ -445,7 +479,7 @@ def _uploads(app: PolicyApp) -> list[tuple[str, str]]:
 
 def create_server(app: PolicyApp) -> FastAPI:
     """One server: document pages, the staff desk at /staff (login when an account exists), the citizen page."""
-    server = FastAPI()
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     server.add_middleware(ChinesePages)
 
     @server.get("/document/{doc_id}")
@@ -455,10 +489,12 @@ def create_server(app: PolicyApp) -> FastAPI:
 
     common = {"footer_links": [], "i18n": I18N, "css": CSS, "show_error": True}
     staff = build_staff_ui(app).queue(max_size=app.settings.queue_max_size)
-    auth = app.accounts.check if app.accounts.configured() else None
-    gr.mount_gradio_app(server, staff, path="/staff", auth=auth, auth_message="政策问答 · 工作人员登录", **common)
+    auth = app.accounts.authenticate if app.accounts.configured() else None
+    gr.mount_gradio_app(server, staff, path="/staff", auth=auth, auth_message="政策问答 · 工作人员登录",
+                        max_file_size=f"{app.settings.max_file_mb}mb", **common)
     citizen = build_citizen_ui(app).queue(max_size=app.settings.queue_max_size)
-    gr.mount_gradio_app(server, citizen, path="/", **common)
+    # The citizen page has no upload; Gradio's upload route still exists, so it is kept tiny.
+    gr.mount_gradio_app(server, citizen, path="/", max_file_size="1kb", **common)
     return server
 
 

@@ -25,7 +25,7 @@ from .responsibility import notes_in
 from .scorer import AnswerScorer
 from .search import Filters, Hit, Searcher
 from .sentences import SENTENCE
-from .textnorm import prepare_question, to_traditional, traditional_variant
+from .textnorm import is_traditional, prepare_question, to_traditional, traditional_variant
 from .vocabulary import GREETINGS
 
 SEGMENT = re.compile(r"[^，,]+[，,]?")
@@ -440,16 +440,20 @@ class Answerer:
                             confident, min(probabilities))
 
     def ask(self, question: str, resolved: str | None = None, script: tuple[str, str] | None = None) -> Answer:
-        """`script`: (script, variant) to answer in unless the question is in Traditional itself; given by a
-        conversation when the question looks the same in both scripts."""
+        """`script`: (script, variant) to answer in when the question, as typed, is not itself in Traditional;
+        a conversation gives it for a question that looks the same in both scripts."""
         started = time.perf_counter()
+        if question and is_traditional(question):  # the words as typed decide; a resolved follow-up is Simplified
+            script = ("zh-Hant", traditional_variant(question))
         text, notice = prepare_question(resolved or question)
         if not text:
             return Answer(question=question or "", answer=EMPTY_QUESTION, refused=True, script="zh-Hans",
                           why={"empty_question": True})
         if not has_content(text):  # 你好, 🙂, ？？？: a welcome, not a search
-            return Answer(question=question, answer=WELCOME, refused=True, script="zh-Hans",
-                          why={"empty_question": True, "greeting": True})
+            hant = script is not None and script[0] == "zh-Hant"
+            return Answer(question=question, answer=to_traditional(WELCOME, script[1]) if hant else WELCOME,
+                          refused=True, script="zh-Hant" if hant else "zh-Hans",
+                          variant=script[1] if hant else "s2tw", why={"empty_question": True, "greeting": True})
         answer = self._answer(text, resolved, script)
         answer.question, answer.notice = question, notice
         answer.latency_ms = round((time.perf_counter() - started) * 1000)
@@ -483,6 +487,13 @@ class Conversation:
         self.answerer = answerer
         self.turns: list[Answer] = []
 
+    @classmethod
+    def continuing(cls, previous: Conversation | None, answerer: Answerer) -> Conversation:
+        """The same dialogue on another answerer (after staff changed the corpus): its turns carry over."""
+        conversation = cls(answerer)
+        conversation.turns = list(previous.turns) if previous else []
+        return conversation
+
     def resolve(self, question: str) -> str:
         """The question as it would be asked on its own."""
         last = self.context()
@@ -496,7 +507,8 @@ class Conversation:
             # "那成都呢?": the previous question, about the new place.
             resolved = before.normalized
             for old in before.places:
-                resolved = resolved.replace(old, "、".join(now.places), 1) if old == before.places[0] else resolved.replace(old, "")
+                new = "、".join(now.places) if old == before.places[0] else ""
+                resolved = resolved.replace(old, new, 1) if new else resolved.replace(old, "")
             return resolved if before.places else "、".join(now.places) + resolved
         if PRONOUN.search(now.normalized) and not now.places and short:
             # "这个由谁负责?": the pronoun is the previous question's subject.
@@ -512,8 +524,10 @@ class Conversation:
 
     def ask(self, question: str) -> Answer:
         resolved = self.resolve(question)
-        # A follow-up written the same in both scripts (那瑞金呢？) is answered in the script of the turn before.
-        last = self.turns[-1] if self.turns else None
+        # A follow-up written the same in both scripts (那瑞金呢？) is answered in the script of the last turn
+        # that asked something (a greeting in between does not reset it).
+        asked = [t for t in self.turns if not t.why.get("empty_question")]
+        last = asked[-1] if asked else None
         script = (last.script, last.variant) if last and to_traditional(question, last.variant) == question else None
         answer = self.answerer.ask(question, resolved=resolved if resolved != question else None, script=script)
         self.turns.append(answer)

@@ -32,11 +32,12 @@ def _lines(text: str) -> str:
 
 def document_link(doc_id: str, start: int | None = None, end: int | None = None, script: str = "zh-Hans",
                   variant: str = "s2tw") -> str:
-    """The read-only page of a whole document, the quoted span marked (served by the app at document/)."""
+    """The read-only page of a whole document, the quoted span marked (served by the app at /document/)."""
     query = {k: v for k, v in {"start": start, "end": end}.items() if v is not None}
     if script == "zh-Hant":
         query.update(script=script, variant=variant)
-    return f"document/{doc_id}" + (f"?{urlencode(query)}" if query else "") + ("#quote" if start is not None else "")
+    # Absolute: the staff desk (/staff/) links to the same pages as the citizen page.
+    return f"/document/{doc_id}" + (f"?{urlencode(query)}" if query else "") + ("#quote" if start is not None else "")
 
 
 def answer_text(answer: Answer, turn: int) -> str:

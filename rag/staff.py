@@ -9,15 +9,19 @@ upload folder the index is built from, so a staged file is never answered from.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import shutil
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,9 +34,13 @@ from .duplicates import THRESHOLD, jaccard, shingles
 from .index import BuildReport, PolicyIndex, build_index
 from .ingest import ingest_file
 
+log = logging.getLogger(__name__)
+
 # scrypt at n=2^14, r=8: ~50 ms and 16 MB a check on this machine; slow enough to make guessing costly.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 8
+# Failed logins a user name may have in the window before further attempts are refused unchecked.
+MAX_FAILURES, FAILURE_WINDOW_S = 5, 300
 
 
 # -- accounts ------------------------------------------------------------------------------------------
@@ -56,12 +64,16 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+_DUMMY_HASH = hash_password("not-a-password")  # an unknown name costs what a known one does
+
+
 class StaffAccounts:
     """User name -> password hash, read from the accounts file at each check (adding a user needs no restart
     once one exists)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._failures: dict[str, deque] = {}
 
     def load(self) -> dict[str, str]:
         if not self.path.is_file():
@@ -75,7 +87,8 @@ class StaffAccounts:
     def configured(self) -> bool:
         try:
             return bool(self.load())
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:  # an unreadable file opens nothing, and says why in the log
+            log.error("staff accounts unusable: %s", exc)
             return False
 
     def add(self, name: str, password: str) -> None:
@@ -105,15 +118,26 @@ class StaffAccounts:
         os.replace(handle.name, self.path)
 
     def check(self, name: str, password: str) -> bool:
-        """Gradio's auth callable: True for a known user with the right password."""
+        """True for a known user with the right password; a name with too many recent failures is refused
+        without checking (see MAX_FAILURES)."""
+        now = time.monotonic()
+        failures = self._failures.setdefault(name, deque())
+        while failures and now - failures[0] > FAILURE_WINDOW_S:
+            failures.popleft()
+        if len(failures) >= MAX_FAILURES:
+            return False
         try:
             stored = self.load().get(name)
         except (OSError, ValueError):
-            return False
-        if stored is None:
-            verify_password(password, hash_password("x" * MIN_PASSWORD))  # the same work for unknown names
-            return False
-        return verify_password(password, stored)
+            stored = None
+        ok = verify_password(password, stored or _DUMMY_HASH) and stored is not None
+        if not ok:
+            failures.append(now)
+        return ok
+
+    async def authenticate(self, name: str, password: str) -> bool:
+        """Gradio's auth callable: scrypt runs in a worker thread, so logins never stall the pages' event loop."""
+        return await asyncio.to_thread(self.check, name, password)
 
 
 # -- audit log -------------------------------------------------------------------------------------------
@@ -226,6 +250,9 @@ class DocumentDesk:
         if existing is not None and not self._is_upload(Path(existing.path)):
             staged.problem = f"编号 {staged.doc_id} 已被语料库中的《{existing.title}》使用，请改名后再上传"
         staged.near_duplicate = self._near_duplicate(document.text, staged.doc_id, index)
+        if staged.near_duplicate and not staged.problem:
+            staged.problem = (f"与已发布的《{staged.near_duplicate[1]}》近似重复（相似度 {staged.near_duplicate[2]}）；"
+                              "如是新版本，请先删除旧文件再发布")
         return staged
 
     def _is_upload(self, path: Path) -> bool:
@@ -242,29 +269,52 @@ class DocumentDesk:
 
     def publish(self, staged: list[Staged], user: str, progress: Callable[[float, str], None] = lambda f, d: None
                 ) -> BuildReport | None:
-        """Copy the publishable staged files into the upload folder, re-index, and log each publish."""
+        """Copy the publishable staged files into the upload folder, re-index, check each is indexed, and log
+        each publish. On any failure the upload folder and the index go back to what they were."""
         ready = [s for s in staged if s.publishable and s.path.is_file()]
         if not ready:
             return None
         with self.lock:
             self.settings.upload_dir.mkdir(parents=True, exist_ok=True)
-            placed = []
+            saved: dict[Path, bytes | None] = {}  # every file touched, with what it held before
+            try:
+                for item in ready:
+                    target = self.upload_target(item.name)
+                    # The same document under another suffix (a.pdf replacing a.docx) is replaced, not doubled.
+                    for path in [target, *self.settings.upload_dir.glob(f"{item.doc_id}.*")]:
+                        if path.resolve().parent == self.settings.upload_dir.resolve() and path.stem == item.doc_id:
+                            saved.setdefault(path, path.read_bytes() if path.exists() else None)
+                            path.unlink(missing_ok=True)
+                    shutil.copyfile(item.path, target)
+                report = self._reindex(progress)
+                indexed = {*report.added, *report.changed, *report.unchanged}
+                missing = [i.name for i in ready if i.doc_id not in indexed]
+                if missing:
+                    raise ValueError(f"未能建立索引：{'、'.join(missing)}（已撤销发布）")
+            except Exception:
+                self._restore(saved)
+                raise
             for item in ready:
                 target = self.upload_target(item.name)
-                backup = target.read_bytes() if target.exists() else None
-                shutil.copyfile(item.path, target)
-                placed.append((item, target, backup))
-            try:
-                report = self._reindex(progress)
-            except Exception:
-                for _, target, backup in placed:  # the corpus goes back to what the last good index holds
-                    target.write_bytes(backup) if backup is not None else target.unlink(missing_ok=True)
-                raise
-            for item, target, backup in placed:
-                self.audit.append(user, "replace" if backup is not None else "publish", item.name, item.sha256,
-                                  doc_id=item.doc_id, stored=target.name, title=item.title, clauses=len(item.clauses))
+                previous = [hashlib.sha256(data).hexdigest() for path, data in saved.items()
+                            if data is not None and path.stem == item.doc_id]
+                self.audit.append(user, "replace" if previous else "publish", target.name, item.sha256,
+                                  uploaded_as=item.name, doc_id=item.doc_id, title=item.title,
+                                  clauses=len(item.clauses), **({"replaced_sha256": previous} if previous else {}))
                 shutil.rmtree(item.path.parent, ignore_errors=True)
         return report
+
+    def _restore(self, saved: dict[Path, bytes | None]) -> None:
+        """Put the upload folder back and rebuild the index from it, so files, index and log agree again."""
+        for path, data in saved.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(data)
+        try:
+            self._reindex(lambda f, d: None)
+        except Exception:  # the previous index is still on disk (builds are atomic); say so and go on
+            log.exception("re-indexing after a failed change also failed; the index on disk is the last good one")
 
     def uploaded(self, index: PolicyIndex) -> dict[str, str]:
         """doc_id -> title of the published uploads (the only documents the desk may delete)."""
@@ -272,6 +322,7 @@ class DocumentDesk:
 
     def delete(self, doc_id: str, index: PolicyIndex, user: str,
                progress: Callable[[float, str], None] = lambda f, d: None) -> BuildReport:
+        """Remove an uploaded document and its clauses; the corpus folders' documents are not removable here."""
         record = index.documents.get(doc_id)
         if record is None:
             raise ValueError(f"没有编号为 {doc_id} 的文件")
@@ -279,12 +330,14 @@ class DocumentDesk:
         if not self._is_upload(path):
             raise ValueError(f"《{record.title}》来自语料目录，不能在此删除；请在服务器的语料目录中移除后重建索引")
         with self.lock:
+            if not path.is_file():
+                raise ValueError(f"《{record.title}》已被删除")
             data = path.read_bytes()
-            path.unlink()
             try:
+                path.unlink()
                 report = self._reindex(progress)
             except Exception:
-                path.write_bytes(data)
+                self._restore({path: data})
                 raise
             self.audit.append(user, "delete", path.name, hashlib.sha256(data).hexdigest(), doc_id=doc_id,
                               title=record.title)

@@ -138,7 +138,11 @@ HEAD_SCRIPT = r"""<script>
 
 
 def localise(page: bytes) -> bytes:
-    text = page.decode("utf-8")
+    """The page marked zh-CN with HEAD_SCRIPT first in its head; a page that is not UTF-8 passes unchanged."""
+    try:
+        text = page.decode("utf-8")
+    except UnicodeDecodeError:
+        return page
     text = text.replace('lang="en"', 'lang="zh-CN"', 1)
     head = text.find("<head>")
     if head >= 0:
