@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 
 INDEX ?= index
 
-.PHONY: run test install browser index bench bench-scale load eval eval-full eval-ncp train clean
+.PHONY: run test test-fast install browser index bench bench-scale load eval eval-full eval-ncp train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -71,8 +71,15 @@ browser:
 	{ [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	  chromium fonts-noto-cjk) >/dev/null 2>&1; } || echo "chromium could not be installed: the browser test will be skipped"
 
+# Lint first (ruff: pycodestyle, pyflakes, import order; line length 120), then every test.
 test: install browser
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
+
+# The tests that need no embedding model and no index (tests/conftest.py marks the others), in under a minute.
+test-fast: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -m "not model"
 
 clean:
 	rm -rf $(VENV) index index-noheader index-full index-full-noheader .pytest_cache .index*.lock

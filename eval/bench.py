@@ -119,7 +119,8 @@ def timed_cli_index(corpus: list[Path], folder: Path, overrides: dict) -> dict:
     # The child reports its own VmHWM at exit: rusage of a child spawned from this (large) process would
     # report this process's peak, inherited at fork.
     code = ("import atexit, runpy, sys\n"
-            "atexit.register(lambda: sys.stderr.write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))))\n"
+            "atexit.register(lambda: sys.stderr.write("
+            "next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))))\n"
             f"sys.argv = ['rag'] + {args!r}\nrunpy.run_module('rag', run_name='__main__')\n")
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -285,7 +286,8 @@ def markdown(results: dict) -> str:
     lines += ["", "FAISS on synthetic clustered 384-d vectors, 200 queries, recall@10 against flat:", "",
               "| vectors | index | build s | query ms | recall@10 |", "|---|---|---|---|---|"]
     for row in results["faiss"]:
-        lines.append(f"| {row['n']:,} | {row['index']} | {row['build_s']:.1f} | {row['query_ms']:.2f} | {row['recall@10']:.3f} |")
+        lines.append(f"| {row['n']:,} | {row['index']} | {row['build_s']:.1f} | {row['query_ms']:.2f} "
+                     f"| {row['recall@10']:.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -149,6 +149,7 @@ def build_clauses(doc_id: str, title: str, text: str, max_chars: int = 400, min_
                 cid += "+"
             seen.add(cid)
             clauses.append(
-                Clause(cid, doc_id, title, path, piece, a, b, piece_duty.lead, piece_duty.supporting, number, len(pieces))
+                Clause(cid, doc_id, title, path, piece, a, b, piece_duty.lead, piece_duty.supporting, number,
+                       len(pieces))
             )
     return clauses

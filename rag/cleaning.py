@@ -21,7 +21,8 @@ from .textnorm import normalize_chars, strip_pinyin, to_simplified
 
 # CJK ideographs and CJK / full-width punctuation: whitespace next to one of these is layout, not text.
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-CJK_PUNCT = "\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2014\u2018\u2019\u201c\u201d\u2026\u00b7"
+CJK_PUNCT = ("\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+             "\u2014\u2018\u2019\u201c\u201d\u2026\u00b7")
 CJKISH = f"[{CJK}{CJK_PUNCT}]"
 SPACE_NEAR_CJK = re.compile(rf"(?<={CJKISH})[ \t]+|[ \t]+(?={CJKISH})")
 
@@ -40,7 +41,8 @@ CHROME_TOKENS = re.compile(
 )
 CHROME_LEFTOVER = re.compile(r"^[\s\[\]【】•·:：|｜/()（）]*$")
 FONT_SIZES = re.compile(r"^大\s*中\s*小$")
-PAGE_NUMBER = re.compile(r"^(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d{1,3}\s*/\s*\d{1,3})$")
+PAGE_NUMBER = re.compile(r"^(?:[-—–－]+\s*\d{1,3}\s*[-—–－]+|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?"
+                         r"|\d{1,3}\s*/\s*\d{1,3})$")
 # Stray PDF bullets and Markdown heading marks, in any order: "- 业,推动…", "## 第一章 总则".
 LINE_PREFIX = re.compile(r"^(?:(?:[-•·▪●]|#{1,6})\s+)+")
 
@@ -126,7 +128,8 @@ def _join_wrapped(lines: list[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
         if out and _should_join(out[-1], line):
-            glue = " " if out[-1][-1].isascii() and out[-1][-1].isalnum() and line[0].isascii() and line[0].isalnum() else ""
+            latin = out[-1][-1].isascii() and out[-1][-1].isalnum() and line[0].isascii() and line[0].isalnum()
+            glue = " " if latin else ""
             out[-1] = out[-1] + glue + line
         else:
             out.append(line)

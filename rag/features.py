@@ -186,7 +186,8 @@ class FeatureBuilder:
         return {
             "fused_rank_inv": _inverse(hit.rank), "dense_rank_inv": _inverse(hit.dense_rank),
             "bm25_rank_inv": _inverse(hit.bm25_rank), "coverage_clause": self.terms.coverage(intent, clause_lower),
-            "duty_match": float(intent.kind == "staff" and duty), "duty_miss": float(intent.kind == "staff" and not duty),
+            "duty_match": float(intent.kind == "staff" and duty),
+            "duty_miss": float(intent.kind == "staff" and not duty),
             "place_match": float(wanted is not None and hit.clause.doc_id in wanted),
             "place_miss": float(wanted is not None and hit.clause.doc_id not in wanted),
             **{f"kind_{k}": float(intent.kind == k) for k in ("numeric", "staff", "definition", "general")},

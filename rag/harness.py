@@ -17,10 +17,10 @@ from pathlib import Path
 from .config import Settings
 from .evaluation import (
     AnswerEvaluator,
+    EvidenceLocator,
     Question,
     QuestionSetError,
     RetrievalEvaluator,
-    EvidenceLocator,
     check_evidence,
     load_questions,
     percentile,
@@ -50,7 +50,10 @@ def _hits(searcher: Searcher, mode: str, rerank: bool = False) -> Callable[[str,
     return search
 
 
-def _answer_source(searcher: Searcher, answers_file: Path | None) -> tuple[Callable[[Question], dict | None] | None, str]:
+AnswerSource = Callable[[Question], "dict | None"]
+
+
+def _answer_source(searcher: Searcher, answers_file: Path | None) -> tuple[AnswerSource | None, str]:
     if answers_file is not None:
         rows = {}
         for line in answers_file.read_text(encoding="utf-8").splitlines():
@@ -126,7 +129,8 @@ def run_evaluation(
             }
     failures = _worst(retrieval["hybrid" if "hybrid" in modes else modes[0]]["per_question"])
     for data in retrieval.values():  # keep the per-question record small: what plots and comparisons need
-        data["per_question"] = [{k: row[k] for k in ("id", "kind", "ranks", "latency_ms")} for row in data["per_question"]]
+        kept = ("id", "kind", "ranks", "latency_ms")
+        data["per_question"] = [{k: row[k] for k in kept} for row in data["per_question"]]
     answer, answers_from = _answer_source(main, answers_file)
     answers = AnswerEvaluator(questions, locator)(answer) if answer else None
     return {

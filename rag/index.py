@@ -32,8 +32,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -273,13 +273,14 @@ class PolicyIndex:
             sentences = np.load(folder / "sentences.npy", allow_pickle=False)
             sentence_vectors = np.load(folder / "sentence_vectors.npy", allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            raise IndexUnavailable(f"索引已损坏 (index at {folder} is unreadable: {exc}): {rebuild_hint(folder)}") from exc
+            raise IndexUnavailable(f"索引已损坏 (index at {folder} is unreadable: {exc}): "
+                                   f"{rebuild_hint(folder)}") from exc
         if manifest.get("vocabulary_version") != VOCABULARY_VERSION:
             raise IndexUnavailable(f"索引使用的词表版本不同 (index at {folder} was built with vocabulary "
                                    f"{manifest.get('vocabulary_version')}, this version uses {VOCABULARY_VERSION}): "
                                    f"{rebuild_hint(folder)}")
-        if len(clauses) != manifest.get("clause_count") or vectors.shape[0] != len(clauses) or dense.ntotal != len(clauses) \
-                or sentence_vectors.shape[0] != len(sentences):
+        counts = (manifest.get("clause_count"), vectors.shape[0], dense.ntotal)
+        if any(n != len(clauses) for n in counts) or sentence_vectors.shape[0] != len(sentences):
             raise IndexUnavailable(f"索引不一致 (index at {folder}: clauses, vectors and FAISS disagree): "
                                    f"{rebuild_hint(folder)}")
         add_words(lexicon)
@@ -367,7 +368,8 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
             if not ingested.structured:
                 report.unstructured.append(record.doc_id)
         if record.doc_id in seen_ids:
-            report.skipped.append(Skipped(str(path), f"文档编号重复 (duplicate document id {record.doc_id!r}, also {seen_ids[record.doc_id]})"))
+            report.skipped.append(Skipped(str(path), f"文档编号重复 (duplicate document id {record.doc_id!r}, "
+                                                     f"also {seen_ids[record.doc_id]})"))
             continue
         same = finder.check(record.doc_id, record.text)
         if same:

@@ -12,7 +12,7 @@ from pathlib import Path
 from .clauses import Clause, build_clauses
 from .cleaning import PolicyDocument, clean_document
 from .config import Settings
-from .documents import CATALOG_NAMES, SUFFIXES, LoadError, NOT_DOCUMENTS, load_document, read_catalog
+from .documents import CATALOG_NAMES, NOT_DOCUMENTS, SUFFIXES, LoadError, load_document, read_catalog
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ def iter_corpus_files(directories: Iterable[Path]) -> Iterator[tuple[Path, dict 
                 yield path, catalog.get(path.name), None
 
 
-def ingest_corpus(directories: Iterable[Path], settings: Settings | None = None) -> Iterator[IngestedDocument | Skipped]:
+def ingest_corpus(directories: Iterable[Path],
+                  settings: Settings | None = None) -> Iterator[IngestedDocument | Skipped]:
     """Every document of the corpus folders in a stable order, or why a file was skipped."""
     settings = settings or Settings()
     seen_ids: dict[str, Path] = {}

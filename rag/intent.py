@@ -15,8 +15,8 @@ from .lexical import tokenize, words
 from .textnorm import is_traditional, normalize_query
 from .vocabulary import QUESTION_WORDS, STOPWORDS, SYNONYMS  # noqa: F401 (SYNONYMS: re-exported)
 
-STAFF = re.compile(r"哪个部门|哪些部门|什么部门|哪个机构|哪个单位|谁牵头|由谁|谁负责|谁来|谁统筹|牵头|负责部门|配合部门|"
-                   r"责任单位|谁管|哪个部门负责")
+STAFF = re.compile(r"哪个部门|哪些部门|什么部门|哪个机构|哪个单位|谁牵头|由谁|谁负责|谁来|谁统筹|"
+                   r"牵头|负责部门|配合部门|责任单位|谁管|哪个部门负责")
 CONTACT = re.compile(r"电话|联系人|联系方式|咨询|找谁|热线")
 DEFINITION = re.compile(r"什么是|啥是|什么叫|是什么意思|指什么|是啥|是个啥")
 NUMERIC = re.compile(r"多少|几[个家根座辆条项次年]|比例|比重|占比|多大|多长|多高|目标|下降|提高|提升|达到|率|何时|哪年|"

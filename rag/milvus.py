@@ -24,8 +24,7 @@ import numpy as np
 from .clauses import SECTION_SEPARATOR, Clause
 from .config import Settings
 from .index import PolicyIndex, lexical_text
-from .search import (FUSION_DEPTH, PLACE_BONUS, RRF_K, Filters, Hit, document_places, mentioned_documents,
-                     search_request)
+from .search import FUSION_DEPTH, PLACE_BONUS, RRF_K, Filters, Hit, document_places, mentioned_documents, search_request
 from .textnorm import normalize_query
 
 COLLECTION = "policy_clauses"
@@ -118,7 +117,8 @@ class MilvusSearcher:
         client = MilvusClient(uri)
         places = {}
         if client.has_collection(collection):
-            rows = client.query(collection, filter="part == 1", output_fields=["doc_id", "title", "region"], limit=16384)
+            rows = client.query(collection, filter="part == 1", output_fields=["doc_id", "title", "region"],
+                                limit=16384)
             places = {r["doc_id"]: document_places(r["title"], {"region": r["region"]}) for r in rows}
         return cls(client, collection, settings or Settings(), embedder, places)
 

@@ -5,8 +5,9 @@ normalisation inside the graph, optionally quantise its matrices to int8 (dynami
 activations quantised per batch), and keep the ONNX graph, its weights and the tokenizer in the user cache.
 The weights are ONNX external data, a file of their own that ONNX Runtime memory-maps instead of copying: the
 250k-row embedding table is 384 of the 470 MB and a text touches only its own rows, so a session holds ~0.11 GB
-plus the pages its texts touched (clean, shared with the page cache) and loads in 0.2 s instead of 1.3 s. Each file's sha256 is checked once, when it is
-built, and recorded with its size and mtime; a load compares only those (hashing 470 MB took ~1 s a load).
+plus the pages its texts touched (clean, shared with the page cache) and loads in 0.2 s instead of 1.3 s.
+Each file's sha256 is checked once, when it is built, and recorded with its size and mtime; a load compares
+only those (hashing 470 MB took ~1 s a load).
 At run time only `onnxruntime`, `tokenizers` and numpy are needed; torch is imported by the export alone.
 """
 

@@ -11,7 +11,8 @@ ANSWER_COLUMNS = (
     ("key_fact_accuracy", "key facts"), ("citation_accuracy", "citations"),
     ("refusal_rate_out_of_scope", "refuses out-of-scope"), ("false_refusal_rate", "false refusals"),
     ("script_accuracy", "script"), ("rouge_l_f1", "ROUGE-L"), ("rouge_l_quotes", "ROUGE-L quotes"),
-    ("answered_share", "answered"), ("hedged_share", "hedged"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+    ("answered_share", "answered"), ("hedged_share", "hedged"),
+    ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
 )
 
 
@@ -86,7 +87,8 @@ def markdown(metrics: dict, previous: dict | None) -> str:
         f"Corpus: {', '.join(corpus['dirs'])} — {corpus['documents']} documents, {corpus['clauses']} clauses.", "",
         "## Retrieval", "",
         "A hit is a retrieved clause that holds the evidence (located after normalisation; overlapping by half the "
-        "shorter of the two). \"+ rerank\" is hybrid search reordered by the answer scorer. \"(no header)\" is the ablation index whose "
+        "shorter of the two). \"+ rerank\" is hybrid search reordered by the answer scorer. "
+        "\"(no header)\" is the ablation index whose "
         "clauses are embedded and BM25-indexed without the document title and section path.", "",
         *retrieval_table(metrics), "",
     ]
@@ -148,7 +150,8 @@ def plots(metrics: dict, out: Path) -> None:
         values = []
         for kind in kinds:
             row = answers.get(kind, {})
-            values.append(row.get("refusal_rate_out_of_scope") if kind == "out-of-scope" else row.get("key_fact_accuracy"))
+            key = "refusal_rate_out_of_scope" if kind == "out-of-scope" else "key_fact_accuracy"
+            values.append(row.get(key))
         ax.bar([p + width / 2 for p in positions], [v or 0 for v in values], width,
                label="answers: key facts (refusals for out-of-scope)")
     ax.set_xticks(list(positions), kinds, rotation=20)

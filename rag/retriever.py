@@ -36,6 +36,7 @@ class PolicyRetriever(BaseRetriever):
     mode: str = "hybrid"
     filters: Filters = Filters()
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any) -> list[Document]:
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                **kwargs: Any) -> list[Document]:
         hits = self.searcher.search(query, k=kwargs.get("k", self.k), mode=self.mode, filters=self.filters)
         return [hit_to_document(hit) for hit in hits]

@@ -79,7 +79,8 @@ def _load(path: Path) -> AnswerScorer:
         data.pop("version", None)
         scorer = AnswerScorer(**data)
     except (OSError, ValueError, TypeError) as exc:
-        raise ScorerUnavailable(f"答案评分模型不可用 (answer model {path} is unreadable: {exc}): run `policy-rag train`") from exc
+        raise ScorerUnavailable(f"答案评分模型不可用 (answer model {path} is unreadable: {exc}): "
+                                "run `policy-rag train`") from exc
     if tuple(scorer.features) != FEATURES:
         raise ScorerUnavailable(f"答案评分模型与特征不符 (answer model {path} was trained on other features): "
                                 "run `policy-rag train`")

@@ -165,7 +165,8 @@ class Searcher:
         rows = np.sort(np.concatenate([self.index.doc_rows[d] for d in chosen])) if chosen else np.zeros(0, np.int64)
         if filters.section_prefix:
             clauses = self.index.clauses
-            rows = np.asarray([r for r in rows if clauses[r].section.startswith(filters.section_prefix)], dtype=np.int64)
+            rows = np.asarray([r for r in rows if clauses[r].section.startswith(filters.section_prefix)],
+                              dtype=np.int64)
         return rows
 
     def _bm25_ranking(self, query: str, allowed: np.ndarray | None, depth: int) -> list[int]:

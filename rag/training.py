@@ -98,7 +98,8 @@ def _elsewhere(answerer: Answerer, question: str, gold_docs: set[str]) -> Filter
     excluded = set(gold_docs)
     for place in intent.places:
         excluded.update(answerer.documents_of(place))
-        excluded.update(d for d, doc in answerer.index.documents.items() if place in doc.title or place in doc.text[:200])
+        excluded.update(d for d, doc in answerer.index.documents.items()
+                        if place in doc.title or place in doc.text[:200])
     allowed = tuple(d for d in answerer.index.documents if d not in excluded)
     return Filters(doc_ids=allowed) if allowed else None
 
@@ -134,7 +135,8 @@ def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, seed: int) -> Answer
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit((x - mean) / scale, y, sample_weight=weights)
+    model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    model.fit((x - mean) / scale, y, sample_weight=weights)
     return AnswerScorer(list(FEATURES), mean.tolist(), scale.tolist(), model.coef_[0].tolist(),
                         float(model.intercept_[0]), 0.5, 0.5)
 
@@ -175,7 +177,8 @@ def choose_thresholds(curve: list[dict]) -> tuple[float, float]:
     """Refuse below the highest threshold whose false refusals stay within MAX_FALSE_REFUSALS; answer
     confidently from the lowest threshold whose answers quote a gold sentence MIN_CONFIDENT_PRECISION of the time."""
     refuse = max((c["threshold"] for c in curve if c["false_refusals"] <= MAX_FALSE_REFUSALS), default=0.0)
-    confident = [c["threshold"] for c in curve if c["threshold"] >= refuse and c["precision"] >= MIN_CONFIDENT_PRECISION]
+    confident = [c["threshold"] for c in curve
+                 if c["threshold"] >= refuse and c["precision"] >= MIN_CONFIDENT_PRECISION]
     return refuse, (min(confident) if confident else max(refuse, curve[-1]["threshold"]))
 
 

@@ -25,6 +25,14 @@ SEEDS = {
 }
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that loads the embedding model (directly or through an index built with it) is marked
+    `model`; `make test-fast` runs the rest (`-m "not model"`)."""
+    for item in items:
+        if "embedder" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def corpus_report() -> IngestReport:
     return ingest([CORPUS])

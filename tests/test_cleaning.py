@@ -71,7 +71,8 @@ def test_uppercase_and_untoned_parentheses_are_kept():
 
 
 CHROME = {
-    "gongqingcheng": ["字号", "[关闭]", "视力保护色", "扫一扫在手机打开当前页面", "赣服通", "赣政通", "手机版", "政务微信", "无障碍", "相关附件"],
+    "gongqingcheng": ["字号", "[关闭]", "视力保护色", "扫一扫在手机打开当前页面", "赣服通", "赣政通", "手机版",
+                      "政务微信", "无障碍", "相关附件"],
     "chengdu": ["我要评论"],
     "huaiyin": ["字号", "大 中 小", "扫码使用手机浏览本页内容"],
 }
@@ -147,8 +148,10 @@ def test_page_numbers_are_dropped_and_pages_rejoined():
 
 
 def test_dash_page_numbers_of_the_long_dash_kind():
-    cleaned = clean_text("实施方案\n— 1 —\n到2030 年，进一步研究突破一批碳中和前沿和颠覆性技术，形\n成一批具有显著影响力的低碳技术。")
-    assert cleaned.text == "实施方案\n到2030年，进一步研究突破一批碳中和前沿和颠覆性技术，形成一批具有显著影响力的低碳技术。"
+    cleaned = clean_text("实施方案\n— 1 —\n到2030 年，进一步研究突破一批碳中和前沿和颠覆性技术，形\n"
+                         "成一批具有显著影响力的低碳技术。")
+    assert cleaned.text == ("实施方案\n到2030年，进一步研究突破一批碳中和前沿和颠覆性技术，"
+                            "形成一批具有显著影响力的低碳技术。")
 
 
 # 5. NFKC, zero-width characters, U+3000 and NBSP
@@ -182,7 +185,8 @@ def _snippets() -> list[str]:
 
 NOISY_ALPHABET = st.sampled_from(
     list("碳达峰中和。，、；：,.()（）“”一二三四五六十章条节第12aZ \n\t\u3000\u00a0\u200b-—#•")
-    + ["(guān)", "字号:", "- 1 -", "— 2 —", "我要评论", "關於", "大 中 小", "SOURCE: x", "TITLE: 标题", "信息类别: 解读",
+    + ["(guān)", "字号:", "- 1 -", "— 2 —", "我要评论", "關於", "大 中 小", "SOURCE: x", "TITLE: 标题",
+       "信息类别: 解读",
        "第一条 ", "（一）", "1.", "(1)", "2025 年", "贯 彻", "- ", "## ", "推动建材行业碳达峰" * 3]
 )
 
@@ -216,9 +220,11 @@ def test_a_document_written_as_one_line_is_titled_by_its_opening_words(tmp_path)
 
     source = Path(__file__).resolve().parents[2] / "shared" / "ncp" / "corpus" / "96a2f56a8966308c981b0c0f1f9d13f3.txt"
     text = source.read_text(encoding="utf-8") if source.exists() else (
-        "山西：21条税收措施助力企业复产扩能 优惠政策落实给力、非接触式办税添力、疫情防控加力21条税收措施助力企业复产扩能疫情就此展开。")
+        "山西：21条税收措施助力企业复产扩能 优惠政策落实给力、非接触式办税添力、"
+        "疫情防控加力21条税收措施助力企业复产扩能疫情就此展开。")
     (tmp_path / "one-line.txt").write_text(text, encoding="utf-8")
     (document,) = ingest([tmp_path]).documents
     assert document.document.title == "山西：21条税收措施助力企业复产扩能"
-    (tmp_path / "one-line.txt").write_text("瑞金市碳达峰实施方案\n一、总体要求\n到2025年，全市新能源装机达30万千瓦。", encoding="utf-8")
+    (tmp_path / "one-line.txt").write_text("瑞金市碳达峰实施方案\n一、总体要求\n到2025年，全市新能源装机达30万千瓦。",
+                                           encoding="utf-8")
     assert ingest([tmp_path]).documents[0].document.title == "瑞金市碳达峰实施方案"

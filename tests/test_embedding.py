@@ -36,7 +36,7 @@ def test_q4_0_blocks_dequantise_by_hand():
     # One block: scale 0.5; byte j = low nibble q_j, high nibble q_{j+16}.
     low = list(range(16))
     high = [15 - j for j in range(16)]
-    block = struct.pack("<e", 0.5) + bytes((h << 4) | l for l, h in zip(low, high))
+    block = struct.pack("<e", 0.5) + bytes((hi << 4) | lo for lo, hi in zip(low, high))
     weights = dequantize_q4_0(block, 32)
     expected = np.array([(q - 8) * 0.5 for q in low + high], dtype=np.float32)
     assert np.array_equal(weights, expected)

@@ -102,7 +102,8 @@ def test_evaluators_on_a_tiny_fixture():
     assert summary["all"]["n"] == 2  # out-of-scope questions have no evidence to retrieve
     assert summary["all"]["recall@5"] == 0.5 and summary["numeric"]["mrr@10"] == 0.5
     answers = {
-        "a": {"answer": "80万辆 [1]", "refused": False, "citations": [{"quote": "全市新能源汽车达到80万辆"}], "latency_ms": 10},
+        "a": {"answer": "80万辆 [1]", "refused": False, "citations": [{"quote": "全市新能源汽车达到80万辆"}],
+              "latency_ms": 10},
         "b": {"answer": "文件中没有找到", "refused": True, "citations": [], "latency_ms": 30},
         "c": {"answer": "文件中没有找到", "refused": True, "citations": [], "latency_ms": 20},
     }
@@ -118,7 +119,8 @@ def test_both_question_formats_load(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text(
         '{"id": "x1", "question": "瑞金新能源汽车多少辆", "answer": {"text": "3100辆"}}\n'
-        '{"id": "q1", "question": "成都新能源车", "kind": "numeric", "evidence": ["80万辆"], "must_contain": ["80万辆"]}\n',
+        '{"id": "q1", "question": "成都新能源车", "kind": "numeric", "evidence": ["80万辆"], '
+        '"must_contain": ["80万辆"]}\n',
         encoding="utf-8",
     )
     extractive, ours = load_questions(path)
@@ -170,8 +172,10 @@ def small_run(tmp_path_factory, embedder):
     answers.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in [
         {"id": "h1", "answer": "联系人刘峰,电话0531-87589586 [1]", "refused": False, "script": "zh-Hans",
          "citations": [{"n": 1, "quote": "联系人:刘峰0531-87589586"}], "latency_ms": 12},
-        {"id": "h2", "answer": "文件中没有找到相关内容。", "refused": True, "script": "zh-Hans", "citations": [], "latency_ms": 9},
-        {"id": "h3", "answer": "文件中没有找到相关内容。", "refused": True, "script": "zh-Hans", "citations": [], "latency_ms": 8},
+        {"id": "h2", "answer": "文件中没有找到相关内容。", "refused": True, "script": "zh-Hans", "citations": [],
+         "latency_ms": 9},
+        {"id": "h3", "answer": "文件中没有找到相关内容。", "refused": True, "script": "zh-Hans", "citations": [],
+         "latency_ms": 8},
     ]) + "\n", encoding="utf-8")
     settings = Settings(index_dir=root / "index")
     metrics = run_evaluation(questions, [corpus], root / "index", settings, answers_file=answers, log=lambda _: None)
@@ -207,11 +211,12 @@ def test_the_report_has_tables_plots_and_the_change_since_last_time(small_run, t
 
 def test_eval_command_refuses_a_broken_question_set(tmp_path, seed_index):
     broken = tmp_path / "broken.jsonl"
-    broken.write_text('{"id": "q1", "question": "成都", "kind": "numeric", "evidence": ["不存在的句子"]}\n', encoding="utf-8")
+    broken.write_text('{"id": "q1", "question": "成都", "kind": "numeric", "evidence": ["不存在的句子"]}\n',
+                      encoding="utf-8")
     folder = tmp_path / "index"
     shutil.copytree(seed_index[0], folder)
-    result = CliRunner().invoke(app, ["eval", "--questions", str(broken), "--corpus", str(CORPUS), "--index", str(folder),
-                                      "--out", str(tmp_path / "report")])
+    result = CliRunner().invoke(app, ["eval", "--questions", str(broken), "--corpus", str(CORPUS),
+                                      "--index", str(folder), "--out", str(tmp_path / "report")])
     assert result.exit_code == 1
     assert "q1" in result.stderr and "不存在的句子" in result.stderr
     assert not (tmp_path / "report").exists()

@@ -89,7 +89,8 @@ def test_kill_9_during_indexing_leaves_the_previous_index_answering(tmp_path, in
     ruijin = corpus / f"{SEEDS['ruijin']}.txt"
     ruijin.write_text(ruijin.read_text(encoding="utf-8") + "\n五、附则\n本方案自印发之日起施行。\n", encoding="utf-8")
     before = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))["built_at"]
-    child = subprocess.Popen([sys.executable, "-m", "rag", "index", "--corpus", str(corpus), "--index", str(index_copy)],
+    child = subprocess.Popen([sys.executable, "-m", "rag", "index", "--corpus", str(corpus),
+                              "--index", str(index_copy)],
                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     try:

@@ -195,7 +195,8 @@ def test_missing_or_damaged_index_says_what_to_do(tmp_path, seed_index):
 def test_search_command_json_contract(seed_index, tmp_path):
     folder, _ = seed_index
     runner = CliRunner()
-    result = runner.invoke(app, ["search", "哪个部门牵头推动建材行业碳达峰", "--json", "--mode", "bm25", "--index", str(folder)])
+    result = runner.invoke(app, ["search", "哪个部门牵头推动建材行业碳达峰", "--json", "--mode", "bm25",
+                                 "--index", str(folder)])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout)
     assert set(line) == {"id", "query", "hits"}
@@ -203,11 +204,13 @@ def test_search_command_json_contract(seed_index, tmp_path):
     assert {"rank", "score", "chunk_id", "doc_id", "title", "section", "text"} <= set(hit)
     assert hit["rank"] == 1 and "lead_departments" in hit
     questions = tmp_path / "q.jsonl"
-    questions.write_text('{"id": "q1", "question": "瑞金新能源装机目标"}\n{"id": "q2", "question": "共青城咨询电话"}\n', encoding="utf-8")
+    questions.write_text('{"id": "q1", "question": "瑞金新能源装机目标"}\n{"id": "q2", "question": "共青城咨询电话"}\n',
+                         encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["search", "--batch", str(questions), "--out", str(out), "--mode", "bm25", "--index", str(folder)])
+    result = runner.invoke(app, ["search", "--batch", str(questions), "--out", str(out), "--mode", "bm25",
+                                 "--index", str(folder)])
     assert result.exit_code == 0, result.output
-    assert [json.loads(l)["id"] for l in out.read_text(encoding="utf-8").splitlines()] == ["q1", "q2"]
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["q1", "q2"]
 
 
 def test_search_command_without_an_index(tmp_path):

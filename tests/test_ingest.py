@@ -23,7 +23,8 @@ def ruijin_text(seeds) -> str:
 
 
 @pytest.mark.parametrize(
-    ("encoding", "expected"), [("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("gbk", "gb18030"), ("utf-16", "utf-16")]
+    ("encoding", "expected"),
+    [("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("gbk", "gb18030"), ("utf-16", "utf-16")]
 )
 def test_encodings_give_the_same_clean_text(tmp_path, ruijin_text, encoding, expected):
     path = tmp_path / "ruijin-carbon-peak-plan.txt"
@@ -45,14 +46,15 @@ def test_html_goes_through_a_parser_and_drops_scripts_and_navigation(tmp_path):
     path.write_text(html, encoding="utf-8")
     doc = ingest_file(path).document
     assert doc.title == "共青城市碳达峰试点建设实施方案解读"
-    assert "tracker" not in doc.text and "导航" not in doc.text and "color" not in doc.text and "主办单位" not in doc.text
+    assert not any(noise in doc.text for noise in ("tracker", "导航", "color", "主办单位"))
     assert "咨询电话:0792-4357300" in doc.text
     assert doc.contacts[0].phone == "0792-4357300"
 
 
 def test_markdown_headings_are_read(tmp_path):
     path = tmp_path / "rules.md"
-    path.write_text("# 示例条例\n\n## 第一章 总则\n\n第一条 为了规范管理，制定本条例。\n\n第二条 本条例适用于本市。\n", encoding="utf-8")
+    path.write_text("# 示例条例\n\n## 第一章 总则\n\n第一条 为了规范管理，制定本条例。\n\n第二条 本条例适用于本市。\n",
+                    encoding="utf-8")
     ingested = ingest_file(path)
     assert [c.section for c in ingested.clauses] == ["第一章 总则 › 第一条", "第一章 总则 › 第二条"]
     # The title line alone would be a clause that matches everything and answers nothing: it joins the first.
@@ -132,7 +134,8 @@ def test_all_of_corpus_extra_goes_through(extra_report):
     assert len(extra_report.documents) == 93
     assert len(extra_report.clauses) > 2000
     # Only the two news summaries have no numbered structure.
-    assert sorted(extra_report.unstructured) == ["baotou_green_lowcarbon_city_plan_news", "zhejiang_finance_carbon_guideline_news"]
+    assert sorted(extra_report.unstructured) == ["baotou_green_lowcarbon_city_plan_news",
+                                                 "zhejiang_finance_carbon_guideline_news"]
     for doc in extra_report.documents:
         for clause in doc.clauses:
             assert doc.document.text[clause.start : clause.end] == clause.text
