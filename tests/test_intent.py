@@ -1,0 +1,57 @@
+"""Question analysis (kind, places, years, terms), typo correction and the place bonus, on the seed corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.intent import analyse
+
+KNOWN = frozenset({"瑞金", "成都", "江西", "共青城", "槐荫"})
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("推动建材行业碳达峰由哪个部门牵头？", "staff"),
+    ("碳达峰政策有问题打什么电话咨询？", "contact"),
+    ("什么是碳普惠？", "definition"),
+    ("到2025年光伏装机要达到多少千瓦？", "numeric"),
+    ("绿色建筑有哪些要求", "general"),
+])
+def test_the_kind_of_answer_a_question_wants(question, kind):
+    assert analyse(question, KNOWN).kind == kind
+
+
+def test_places_years_and_terms_are_read_from_the_question():
+    intent = analyse("成都市到2030年新能源汽车保有量目标是多少？", KNOWN)
+    assert intent.places == ("成都",) and intent.years == ("2030",) and intent.script == "zh-Hans"
+    assert "新能源汽车" in intent.terms
+    assert not {"都市", "2030", "多少", "目标是"} & set(intent.terms)  # no place remnant, year or question word
+    several = analyse("瑞金、成都和江西省2030年单位GDP能耗分别下降多少？", KNOWN)
+    assert several.places == ("瑞金", "成都", "江西") and several.compares
+    assert analyse("共青城碳達峰試點有哪些任務？", KNOWN).script == "zh-Hant"
+    assert analyse("共青城碳達峰試點有哪些任務？", KNOWN).places == ("共青城",)  # a county-level place jieba lacks
+
+
+def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(searcher):
+    from rag.features import TermStatistics
+
+    terms = TermStatistics(searcher.index)
+    assert terms.corrected("碳排方") == "碳排放"  # three characters the corpus never uses, one away from a word
+    assert terms.corrected("碳排放") == "碳排放"  # a word the corpus uses stays as it is
+    # The promise: 房价 is a word of its own, not a typo of 电价 (two-character terms are never "corrected").
+    assert "电价" in "".join(c.text for c in searcher.index.clauses)
+    assert terms.corrected("房价") == "房价"
+
+
+def test_a_named_place_lifts_its_own_documents_in_a_hybrid_ranking(searcher, monkeypatch):
+    import rag.search
+
+    query = "瑞金公共领域新增交通工具采用新能源的目标"
+    with_bonus = [h.clause.doc_id for h in searcher.search(query, k=10)]
+    monkeypatch.setattr(rag.search, "PLACE_BONUS", 0.0)
+    without = [h.clause.doc_id for h in searcher.search(query, k=10)]
+    ruijin = "ruijin-carbon-peak-plan"
+    def top5(ranking: list[str]) -> int:
+        return sum(d == ruijin for d in ranking[:5])
+
+    assert with_bonus[0] == ruijin and top5(with_bonus) >= top5(without)
+    assert with_bonus != without  # the bonus changes the order it is meant to change
