@@ -214,7 +214,10 @@ def test_every_dev_answer_is_traceable_and_says_how_sure_it_is(answerer):
     for question in load_questions(ROOT / "eval" / "dev_questions.jsonl"):
         answer = answerer.ask(question.question)
         assert_traceable(answerer, answer)
-        assert answer.refused or answer.confidence in ("high", "low")
+        if question.kind != "out-of-scope":  # the thresholds were chosen on this set: no false refusal here
+            assert not answer.refused, question.id
+        if not answer.refused:
+            assert answer.confidence in ("high", "low"), question.id
         assert answer.answer.startswith(HEDGE) == (answer.confidence == "low" and not answer.refused)
 
 

@@ -24,9 +24,10 @@ def answerer(searcher):
 
 def _traceable(answer, index) -> None:
     """What every answer must be: refused, or cited with quotes that are exact slices of the cleaned text."""
-    assert answer.refused or answer.citations
+    assert answer.refused != bool(answer.citations)  # a refusal cites nothing; an answer cites something
     for c in answer.citations:
-        assert index.documents[c.doc_id].text[c.start:c.end] == c.quote
+        assert index.documents[c.doc_id].text[c.start:c.end] == c.quote and c.quote
+        assert f"[{c.n}]" in answer.answer  # and every citation is marked where it is used
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
