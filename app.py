@@ -31,21 +31,15 @@ from fastapi.responses import HTMLResponse
 from rag.answering import Answerer, Conversation
 from rag.config import Settings
 from rag.documents import SUFFIXES
+from rag.examples import EXAMPLES
 from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
 from rag.search import Filters, Searcher
 from rag.staff import AuditLog, DocumentDesk, StaffAccounts, Staged
-from rag.textnorm import to_traditional
 from rag.web import CSS, I18N, ChinesePages
 
 log = logging.getLogger("policy_rag.app")
 
-EXAMPLES = [
-    "成都到2025年新能源车要达到多少辆？",
-    "瑞金推动建材行业碳达峰是哪个部门牵头？",
-    "瑞金、成都和江西省2025年非化石能源消费比重目标分别是多少？",
-    "成都到2025年新能源車要達到多少輛？",
-]
 DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"]
 RESULT_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分"]
 CSV_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分", "chunk_id"]
@@ -116,7 +110,7 @@ class PolicyApp:
             llm = LLMWriter.from_settings(self.settings)
         answerer = Answerer(searcher, self.settings, llm=llm)  # the API: the LLM rewrites when configured
         extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
-        extractive.ask("碳达峰")  # warm: jieba's tagger and the question encoder
+        extractive.ask(EXAMPLES[0])  # warm: jieba's tagger and the question encoder
         with self.lock:
             self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive
 
@@ -157,12 +151,12 @@ class PolicyApp:
         if self.llm is not None and not answer.refused and answer.confidence != "low":
             for partial, final in self.llm.stream(answer, extractive):
                 if final is None:
-                    shown = to_traditional(partial, answer.variant) if answer.script == "zh-Hant" else partial
-                    yield history + [{"role": "assistant", "content": html.escape(shown)}], "", conversation, answers
+                    shown = html.escape(answer.in_script(partial))
+                    yield history + [{"role": "assistant", "content": shown}], "", conversation, answers
                 else:
                     answer = final
-                    if answer.mode == "llm" and answer.script == "zh-Hant":
-                        answer.answer = to_traditional(answer.answer, answer.variant)
+                    if answer.mode == "llm":
+                        answer.answer = answer.in_script(answer.answer)
         turn = sum(1 for m in history if m["role"] == "assistant") + 1
         text = answer_text(answer, turn)
         # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
@@ -379,7 +373,7 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
             chatbot = gr.Chatbot(label="对话", show_label=False, height=560, elem_id="chat", buttons=[],
                                  autoscroll=False, feedback_options=("Like", "Dislike"), placeholder=PLACEHOLDER)
             with gr.Row(equal_height=True):
-                question = gr.Textbox(label="您的问题", placeholder="例如：成都到2025年新能源车要达到多少辆？",
+                question = gr.Textbox(label="您的问题", placeholder=f"例如：{EXAMPLES[0]}",
                                       show_label=False, scale=5, elem_id="question", submit_btn=False)
                 ask_button = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="ask")
             with gr.Row(equal_height=True):
@@ -387,7 +381,7 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
                                      placeholder="可选：先写下哪里有误，再点回答下方的“有帮助”或“有误”图标（不记录个人信息）")
                 clear = gr.Button("清空对话", scale=1, min_width=72, elem_id="clear")
             thanks = gr.Markdown(elem_id="thanks")
-            gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+            gr.Examples(list(EXAMPLES), inputs=question, label="示例问题")
             outputs = [chatbot, question, conversation, answers]
             ask_button.click(app.chat, [question, chatbot, conversation, answers], outputs, **work)
             question.submit(app.chat, [question, chatbot, conversation, answers], outputs, **work)

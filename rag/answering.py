@@ -19,6 +19,7 @@ import numpy as np
 
 from .clauses import Clause
 from .config import Settings
+from .examples import EXAMPLES
 from .features import DATE, DUTY_WORDS, ISSUE_WORDS, Candidate, FeatureBuilder, TermStatistics, matrix
 from .intent import Intent, analyse
 from .responsibility import notes_in
@@ -39,9 +40,8 @@ OPENING_CHARS = 300  # a document's opening lines: title, issuer, addressees
 PHONE = re.compile(r"\d{3,4}[-－—]\d{7,8}|(?<!\d)\d{5,12}(?!\d)|热线|服务电话|咨询电话")
 # Clauses whose sentences the scorer reads; reranking reorders the same clauses.
 CANDIDATE_CLAUSES = 10
-EMPTY_QUESTION = "请输入您想咨询的问题，例如：成都到2025年新能源车要达到多少辆？"
-WELCOME = ("您好！我可以根据政策文件回答问题，并注明出处。您可以这样问：成都到2025年新能源车要达到多少辆？"
-           "瑞金推动建材行业碳达峰由哪个部门牵头？")
+EMPTY_QUESTION = f"请输入您想咨询的问题，例如：{EXAMPLES[0]}"
+WELCOME = f"您好！我可以根据政策文件回答问题，并注明出处。您可以这样问：{EXAMPLES[0]}{EXAMPLES[1]}"
 HEDGE = "文件中没有直接的表述；与此最相关的规定是"
 
 
@@ -92,6 +92,10 @@ class Answer:
     confidence: str | None = None  # high | low (hedged) for scored answers
     probability: float | None = None  # the answer scorer's probability for the quoted sentence
     model: str | None = None  # the answer scorer's version
+
+    def in_script(self, text: str) -> str:
+        """`text` in the asker's script: Traditional (their variant) when they wrote Traditional."""
+        return to_traditional(text, self.variant) if self.script == "zh-Hant" else text
 
     def to_dict(self, question_id: str | None = None) -> dict:
         data = {
@@ -470,8 +474,7 @@ class Answerer:
             answer.variant = traditional_variant(question)
         elif script and script[0] == "zh-Hant":
             answer.script, answer.variant = script
-        if answer.script == "zh-Hant":
-            answer.answer = to_traditional(answer.answer, answer.variant)
+        answer.answer = answer.in_script(answer.answer)
         return answer
 
 

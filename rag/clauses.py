@@ -40,6 +40,13 @@ class Clause:
     def section(self) -> str:
         return SECTION_SEPARATOR.join(self.section_path)
 
+    @property
+    def duties(self) -> str:
+        """牵头：…；配合：… as every view shows them ("" when the clause names no department)."""
+        if not (self.lead_departments or self.supporting_departments):
+            return ""
+        return f"牵头：{'、'.join(self.lead_departments) or '—'}；配合：{'、'.join(self.supporting_departments) or '—'}"
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["section_path"] = list(self.section_path)

@@ -60,10 +60,7 @@ def chunks(
             if as_json:
                 sys.stdout.write(json.dumps(clause.to_dict(), ensure_ascii=False) + "\n")
             else:
-                duty = ""
-                if clause.lead_departments or clause.supporting_departments:
-                    lead = "、".join(clause.lead_departments) or "—"
-                    duty = f"  [牵头: {lead}; 配合: {'、'.join(clause.supporting_departments) or '—'}]"
+                duty = f"  [{clause.duties}]" if clause.duties else ""
                 typer.echo(f"{clause.chunk_id}  {clause.title} › {clause.section or '(正文前)'}{duty}")
                 typer.echo("    " + clause.text.replace("\n", "\n    "))
     _summary(report)
@@ -204,9 +201,8 @@ def search(
     for hit in hits:
         c = hit.clause
         typer.echo(f"[{hit.rank}] {c.title} › {c.section or '(正文前)'}   ({hit.score:.4f}; {c.chunk_id})")
-        if c.lead_departments or c.supporting_departments:
-            lead = "、".join(c.lead_departments) or "—"
-            typer.echo(f"    牵头: {lead}   配合: {'、'.join(c.supporting_departments) or '—'}")
+        if c.duties:
+            typer.echo(f"    {c.duties}")
         typer.echo("    " + c.text.replace("\n", "\n    "))
 
 

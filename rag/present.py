@@ -23,7 +23,7 @@ LEVELS = {"province": "省级", "city": "市级", "district": "区县级"}
 
 
 def _script(text: str, answer: Answer) -> str:
-    return to_traditional(text, answer.variant) if answer.script == "zh-Hant" else text
+    return answer.in_script(text)
 
 
 def _lines(text: str) -> str:
@@ -149,10 +149,7 @@ def clause_in_context(index: PolicyIndex, chunk_id: str) -> str:
     doc = index.documents[clause.doc_id]
     neighbours = [c for c in rows[max(0, position - 1): position + 2] if c.doc_id == clause.doc_id]
     lo, hi = min(c.start for c in neighbours), max(c.end for c in neighbours)
-    departments = ""
-    if clause.lead_departments or clause.supporting_departments:
-        departments = (f"<div class='contact'>牵头：{html.escape('、'.join(clause.lead_departments) or '—')}；"
-                       f"配合：{html.escape('、'.join(clause.supporting_departments) or '—')}</div>")
+    departments = f"<div class='contact'>{html.escape(clause.duties)}</div>" if clause.duties else ""
     body = (_lines(doc.text[lo:clause.start]) + f"<mark>{_lines(doc.text[clause.start:clause.end])}</mark>"
             + _lines(doc.text[clause.end:hi]))
     link = document_link(clause.doc_id, clause.start, clause.end)

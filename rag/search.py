@@ -16,6 +16,7 @@ import numpy as np
 
 from .clauses import Clause
 from .config import Settings
+from .examples import EXAMPLES
 from .index import IndexUnavailable, PolicyIndex
 from .lexical import tokenize
 from .textnorm import normalize_query, prepare_question
@@ -149,7 +150,7 @@ class Searcher:
         return self._embedder().encode_queries([question])[0]
 
     def warm_up(self) -> None:
-        self._embedder().encode_queries(["碳达峰"])
+        self._embedder().encode_queries([EXAMPLES[0]])
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
         """The rows a filtered search ranks: documents are chosen first (few), then clauses by section."""
