@@ -255,10 +255,15 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, 
         page.screenshot(path=str(SHOTS / f"staff-preview-{width}.png"), full_page=True)
         assert not any(c["doc_id"] == doc_id for c in policy_app.api_ask(NOTICE_QUESTION)["citations"])
 
+        # The bar shows while the index updates; watched from before the click, so a quick publish cannot
+        # come and go between two polls.
+        page.evaluate("""() => { window.__sawProgress = false;
+            new MutationObserver(() => { if (document.querySelector('.progress-level, .progress-text'))
+                window.__sawProgress = true; }).observe(document.body, {subtree: true, childList: true}); }""")
         page.click("#publish")
-        page.wait_for_selector(".progress-level", timeout=30000)  # the bar shows while the index updates
         page.wait_for_function("document.querySelector('#publish-result textarea').value.includes('已发布')",
                                timeout=120000)
+        assert page.evaluate("window.__sawProgress")
         assert any(c["doc_id"] == doc_id for c in policy_app.api_ask(NOTICE_QUESTION)["citations"])
 
         # The filter lists know the new document without a restart; the audit log names who and what.
