@@ -19,7 +19,9 @@ MARKER = re.compile(r"\[(\d+)\]")
 # A number as stated: whole (not the "5" of "2025"), with the character after it when that is a unit or a
 # CJK word ("5万", "80万辆" -> "80万", "27.4%"), so "5万元" is not supported by a clause that says "2025年".
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[%％\u4e00-\u9fff]?")
-SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]|\[\d+\])*\s*(?:\[\d+\])*")
+# A sentence the LLM wrote, with the [n] markers after it. Not rag.sentences.SENTENCE, which splits source
+# text (on ；too, and with no markers to keep): the two read different texts.
+WRITTEN_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]|\[\d+\])*\s*(?:\[\d+\])*")
 
 SYSTEM = (
     "你是政府政策咨询助手。只根据用户提供的编号条款回答问题，不使用任何其他知识。"
@@ -65,7 +67,7 @@ class LLMWriter:
     def verify(text: str, clauses: list[str]) -> tuple[str, list[str]]:
         """Keep the sentences a cited clause supports; return the kept text and the dropped sentences."""
         kept, dropped = [], []
-        for sentence in (s.strip() for s in SENTENCE.findall(text)):
+        for sentence in (s.strip() for s in WRITTEN_SENTENCE.findall(text)):
             if not sentence:
                 continue
             cited = [int(n) for n in MARKER.findall(sentence)]

@@ -24,7 +24,7 @@ import numpy as np
 from .clauses import SECTION_SEPARATOR, Clause
 from .config import Settings
 from .index import PolicyIndex, lexical_text
-from .search import FUSION_DEPTH, PLACE_BONUS, RRF_K, Filters, Hit, document_places, mentioned_documents, search_request
+from .search import FUSION_DEPTH, RRF_K, Filters, Hit, document_places, mentioned_documents, place_bonus, search_request
 from .textnorm import normalize_query
 
 COLLECTION = "policy_clauses"
@@ -175,6 +175,6 @@ class MilvusSearcher:
         scored = [(float(h["distance"]), _clause(h["entity"])) for h in found]
         if mode == "hybrid":
             mentioned = mentioned_documents(self.places, query)
-            scored = [(s + (PLACE_BONUS if c.doc_id in mentioned else 0.0), c) for s, c in scored]
+            scored = list(zip(place_bonus([(s, c.doc_id) for s, c in scored], mentioned), [c for _, c in scored]))
             scored.sort(key=lambda item: -item[0])
         return [Hit(rank, score, clause) for rank, (score, clause) in enumerate(scored[:k], 1)]

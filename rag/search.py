@@ -77,6 +77,12 @@ class Hit:
         }
 
 
+def place_bonus(scored: list[tuple[float, str]], mentioned: set[str] | frozenset[str]) -> list[float]:
+    """Each (score, doc_id) with PLACE_BONUS added when the query names the document's place: the one rule
+    both backends (FAISS + BM25 here, Milvus in milvus.py) apply to a hybrid ranking."""
+    return [score + (PLACE_BONUS if doc_id in mentioned else 0.0) for score, doc_id in scored]
+
+
 def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     """Reciprocal rank fusion: score(row) = sum over lists of 1 / (k + rank), ranks from 1."""
     scores: dict[int, float] = {}
@@ -224,11 +230,8 @@ class Searcher:
             fused = rrf([dense, bm25])
             mentioned = self.mentioned_documents(query)
             if mentioned:
-                fused = sorted(
-                    ((row, score + (PLACE_BONUS if self.index.clauses[row].doc_id in mentioned else 0.0))
-                     for row, score in fused),
-                    key=lambda item: (-item[1], item[0]),
-                )
+                scores = place_bonus([(s, self.index.clauses[row].doc_id) for row, s in fused], mentioned)
+                fused = sorted(zip([row for row, _ in fused], scores), key=lambda item: (-item[1], item[0]))
         else:
             fused = [(row, 1.0 / (RRF_K + rank)) for rank, row in enumerate(dense or bm25, 1)]
         return [
