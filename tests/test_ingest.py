@@ -141,5 +141,14 @@ def test_all_of_corpus_extra_goes_through(extra_report):
             assert doc.document.text[clause.start : clause.end] == clause.text
 
 
-def test_skipped_is_a_record():
-    assert Skipped("a.txt", "empty").reason == "empty"
+def test_a_skipped_file_is_an_immutable_record_of_its_path_and_reason(tmp_path):
+    import dataclasses
+
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "ok.txt").write_text(raw("ruijin"), encoding="utf-8")
+    report = ingest([tmp_path])
+    (skipped,) = report.skipped
+    assert isinstance(skipped, Skipped) and skipped.path.endswith("empty.txt")
+    assert skipped.reason.startswith("文件为空") and [d.document.doc_id for d in report.documents] == ["ok"]
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a report cannot be edited after the fact
+        skipped.reason = "fine"
