@@ -45,6 +45,11 @@ WELCOME = f"您好！我可以根据政策文件回答问题，并注明出处�
 HEDGE = "文件中没有直接的表述；与此最相关的规定是"
 
 
+def _contact(contact, **extra) -> dict:
+    """A document's contact as answers carry it in `contacts` (the JSON contract), with where it came from."""
+    return {"name": contact.name, "phone": contact.phone, "organisation": contact.organisation, **extra}
+
+
 def has_content(text: str) -> bool:
     """A message that asks something: words left once greetings, punctuation and emoji are removed."""
     rest = text.lower()
@@ -236,8 +241,7 @@ class Answerer:
         for place in intent.places:
             for doc_id in self.documents_of(place):
                 for contact in self.index.documents[doc_id].contact_list:
-                    return {"name": contact.name, "phone": contact.phone, "organisation": contact.organisation,
-                            "doc_id": doc_id, "start": contact.start, "end": contact.end}
+                    return _contact(contact, doc_id=doc_id, start=contact.start, end=contact.end)
         return {"name": self.settings.general_contact_name, "phone": self.settings.general_contact_phone,
                 "organisation": None, "general": True}
 
@@ -247,8 +251,7 @@ class Answerer:
             for contact in self.index.documents[citation.doc_id].contact_list:
                 if contact.phone not in seen:
                     seen.add(contact.phone)
-                    contacts.append({"name": contact.name, "phone": contact.phone,
-                                     "organisation": contact.organisation, "source_n": citation.n})
+                    contacts.append(_contact(contact, source_n=citation.n))
         return contacts
 
     def _refuse(self, intent: Intent, hits: list[Hit], reason: str, why: dict) -> Answer:
@@ -275,9 +278,9 @@ class Answerer:
         why = {"kind": intent.kind, "terms": list(intent.terms), "places": list(intent.places)}
         foreign = [p for p in intent.places if p not in self.known_places and not self.documents_of(p)]
         why["foreign"] = foreign
+        if foreign and len(foreign) == len(intent.places):  # no search: nothing found could be about that place
+            return self._refuse(intent, [], "place", why)
         hits, vector = self._retrieve(intent)
-        if foreign and len(foreign) == len(intent.places):
-            return self._refuse(intent, hits, "place", why)
         if not hits:
             return self._refuse(intent, hits, "absent", why)
         if intent.kind == "contact":
@@ -397,8 +400,7 @@ class Answerer:
                 who = self._who(contact.organisation, contact.name)
                 text = f"《{doc.title}》给出的咨询方式：{who}，电话{contact.phone}。原文：{citation.quote}[1]"
                 return Answer(intent.question, text, False, intent.script, [citation],
-                              [{"name": contact.name, "phone": contact.phone, "organisation": contact.organisation,
-                                "source_n": 1}], intent=intent, why={**why, "contact": True},
+                              [_contact(contact, source_n=1)], intent=intent, why={**why, "contact": True},
                               confidence="high", model=self.scorer.version)
         return None
 

@@ -289,21 +289,27 @@ def train(
     ncp_questions: Annotated[Path, typer.Option(help="NCP dev questions.")] = Path("../shared/ncp/dev.jsonl"),
     ncp_corpus: Annotated[Path, typer.Option(help="Their corpus.")] = Path("../shared/ncp/corpus"),
     ncp_index: Annotated[Path, typer.Option(help="Their index (built or updated first).")] = Path("index-ncp"),
-    out: Annotated[Path, typer.Option(help="Where the weights (JSON) go.")] = Path("rag/data/answer_model.json"),
+    out: Annotated[
+        Optional[Path], typer.Option(help="Where the weights (JSON) go. Default: rag/data/answer_model.json, "
+                                          "the file answering loads, wherever the command runs.")
+    ] = None,
     report: Annotated[
         Path, typer.Option(help="Trade-off plot, figures and the feature table.")
     ] = Path("eval/reports/answer-model"),
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 20261122,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed. Default: training.SEED.")] = None,
 ) -> None:
     """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
     from .answering import Answerer
     from .embedding import Embedder
     from .features import FEATURES
     from .index import PolicyIndex, build_index
-    from .scorer import AnswerScorer
+    from .scorer import MODEL_PATH, AnswerScorer
     from .search import Searcher
-    from .training import TrainingData, collect, load_sets
+    from .training import SEED, TrainingData, collect, load_sets
     from .training import train as fit
+
+    out = out or MODEL_PATH
+    seed = SEED if seed is None else seed
 
     for path in (seed_questions, ncp_questions):
         if any(path.as_posix().endswith(held) for held in HELD_OUT):

@@ -169,10 +169,11 @@ class FeatureBuilder:
             clause_features = self._clause_features(intent, hit, clause_lower, wanted)
             clause_features["bigrams_clause"] = bigram_share(asked, clause_lower)
             clause_features["missing_rarest"] = self.terms.missing_rarest(intent, clause_lower)
-            for position, srow in enumerate(index.clause_sentences.get(row, ())):
-                _, start, end = index.sentences[srow].tolist()
+            srows = index.clause_sentences.get(row, np.zeros(0, np.int64))
+            # One product and one read per clause, not one per sentence (the vectors are a float16 memmap).
+            sims = (np.asarray(index.sentence_vectors[srows], dtype=np.float32) @ vector).tolist()
+            for position, ((_, start, end), sim) in enumerate(zip(index.sentences[srows].tolist(), sims)):
                 sentence = text[start:end]
-                sim = float(np.asarray(index.sentence_vectors[srow], dtype=np.float32) @ vector)
                 lead = self._paragraph_lead(text, hit.clause, start)
                 features = {**clause_features, "sim_sentence": sim, "sim_clause": clause_sims[-1],
                             "bigrams_sentence": bigram_share(asked, sentence), "position_inv": 1.0 / (position + 1),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ class AnswerScorer:
     refuse_threshold: float  # below: refused; between the two: the closest clause, in hedged words
     trained_on: dict = field(default_factory=dict)  # what data, how many rows, the command, the seed
 
-    @property
+    @cached_property
     def version(self) -> str:
         weights = json.dumps([self.features, self.mean, self.scale, self.coef, self.intercept,
                               self.answer_threshold, self.refuse_threshold])
@@ -47,9 +47,14 @@ class AnswerScorer:
         """P(the sentence answers the question) for each row of features (FEATURES order)."""
         if x.size == 0:
             return np.zeros(len(x))
-        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        logits = z @ np.asarray(self.coef) + self.intercept
+        mean, scale, coef = self._arrays
+        logits = (x - mean) / scale @ coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """mean, scale and coefficients as arrays, made once (every answer scores with them)."""
+        return np.asarray(self.mean), np.asarray(self.scale), np.asarray(self.coef)
 
     def weights_by_importance(self) -> list[tuple[str, float]]:
         """Standardised coefficients, largest effect first: what the model says matters."""

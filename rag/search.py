@@ -129,9 +129,10 @@ class Searcher:
     embedder: object | None = None
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Searcher:
+    def open(cls, settings: Settings | None = None, embedder: object | None = None) -> Searcher:
+        """The index at settings.index_dir; `embedder` reuses a model already loaded (after a re-index)."""
         settings = settings or Settings()
-        return cls(PolicyIndex.load(settings.index_dir), settings)
+        return cls(PolicyIndex.load(settings.index_dir), settings, embedder)
 
     def _embedder(self):
         if self.embedder is None:

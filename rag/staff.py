@@ -31,6 +31,7 @@ from .clauses import Clause
 from .config import Settings
 from .documents import SUFFIXES, LoadError, doc_id_for
 from .duplicates import THRESHOLD, jaccard, shingles
+from .e5_weights import sha256_of
 from .index import BuildReport, PolicyIndex, build_index
 from .ingest import ingest_file
 
@@ -164,10 +165,6 @@ class AuditLog:
 
 
 # -- staging, publishing, deleting -----------------------------------------------------------------------
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 
 @dataclass
 class Staged:
