@@ -225,16 +225,10 @@ class RetrievalEvaluator:
 # ---- answers ------------------------------------------------------------------------------------------
 
 
-def _norm(text: str) -> str:
-    from .textnorm import normalize_query
-
-    return "".join(normalize_query(text).split())
-
-
 def has_key_facts(answer: str, facts: Sequence[str]) -> bool:
     """Every key fact appears in the answer (compared in Simplified, ignoring spaces)."""
-    answer = _norm(answer)
-    return all(_norm(fact) in answer for fact in facts)
+    answer = normalize_evidence(answer)
+    return all(normalize_evidence(fact) in answer for fact in facts)
 
 
 def citation_recall(citations: Sequence[dict], evidence: Sequence[str],
@@ -242,17 +236,18 @@ def citation_recall(citations: Sequence[dict], evidence: Sequence[str],
     """Share of evidence strings that some cited quote contains or, located, overlaps (half the shorter)."""
     if not evidence:
         return 0.0
-    quotes = [_norm(c.get("quote", "")) for c in citations]
+    quotes = [normalize_evidence(c.get("quote", "")) for c in citations]
     cited = [c for c in citations if {"doc_id", "start", "end"} <= c.keys()]
     spans = list(spans) or [()] * len(evidence)
-    found = sum(1 for e, located in zip(evidence, spans)
-                if any(_norm(e) in q for q in quotes) or any(overlaps(s, c) for s in located for c in cited))
+    wanted = [normalize_evidence(e) for e in evidence]  # once each, not once per quote
+    found = sum(1 for e, located in zip(wanted, spans)
+                if any(e in q for q in quotes) or any(overlaps(s, c) for s in located for c in cited))
     return found / len(evidence)
 
 
 def rouge_l_f1(candidate: str, reference: str) -> float:
     """Char-level ROUGE-L F1: longest common subsequence over characters, as policy-QA contests score."""
-    a, b = _norm(candidate), _norm(reference)
+    a, b = normalize_evidence(candidate), normalize_evidence(reference)
     if not a or not b:
         return 0.0
     previous = [0] * (len(b) + 1)

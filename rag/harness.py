@@ -36,12 +36,8 @@ def _hit_dict(hit) -> dict:
     return {"doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text, "title": c.title, "section": c.section}
 
 
-def _hits(searcher: Searcher, mode: str, rerank: bool = False) -> Callable[[str, int], list[dict]]:
-    scorer = None
-    if rerank:
-        from .answering import Answerer
-
-        scorer = Answerer(searcher)
+def _hits(searcher: Searcher, mode: str, scorer=None) -> Callable[[str, int], list[dict]]:
+    """Search in `mode`, or hybrid reordered by `scorer` (an Answerer) when one is given."""
 
     def search(question: str, k: int) -> list[dict]:
         hits = scorer.rerank(question, k=k) if scorer else searcher.search(question, k=k, mode=mode)
@@ -53,7 +49,7 @@ def _hits(searcher: Searcher, mode: str, rerank: bool = False) -> Callable[[str,
 AnswerSource = Callable[[Question], "dict | None"]
 
 
-def _answer_source(searcher: Searcher, answers_file: Path | None) -> tuple[AnswerSource | None, str]:
+def _answer_source(answerer, answers_file: Path | None) -> tuple[AnswerSource | None, str]:
     if answers_file is not None:
         rows = {}
         for line in answers_file.read_text(encoding="utf-8").splitlines():
@@ -61,9 +57,6 @@ def _answer_source(searcher: Searcher, answers_file: Path | None) -> tuple[Answe
                 row = json.loads(line)
                 rows[str(row["id"])] = row
         return (lambda q: rows.get(q.id)), f"file {answers_file}"
-    from .answering import Answerer
-
-    answerer = Answerer(searcher)
     return (lambda q: answerer.ask(q.question).to_dict()), "live (rag.answering)"
 
 
@@ -113,6 +106,9 @@ def run_evaluation(
             if problems:
                 raise QuestionSetError(f"{questions_file}: {len(problems)} problems\n" + "\n".join(problems))
     main = searchers[True]
+    from .answering import Answerer
+
+    answerer = Answerer(main)  # one, for reranking and answering: its corpus statistics are built once
 
     evaluator = RetrievalEvaluator(questions, locator)
     retrieval = {}
@@ -120,7 +116,7 @@ def run_evaluation(
         searcher.warm_up()
         methods = [(mode, False) for mode in modes] + ([("hybrid", True)] if header and rerank else [])
         for mode, reranked in methods:
-            result = evaluator(_hits(searcher, mode, reranked))
+            result = evaluator(_hits(searcher, mode, answerer if reranked else None))
             latencies = [row["latency_ms"] for row in result.per_question]
             retrieval[mode + (" + rerank" if reranked else "") + ("" if header else NO_HEADER)] = {
                 "summary": result.summary(),
@@ -131,7 +127,7 @@ def run_evaluation(
     for data in retrieval.values():  # keep the per-question record small: what plots and comparisons need
         kept = ("id", "kind", "ranks", "latency_ms")
         data["per_question"] = [{k: row[k] for k in kept} for row in data["per_question"]]
-    answer, answers_from = _answer_source(main, answers_file)
+    answer, answers_from = _answer_source(answerer, answers_file)
     answers = AnswerEvaluator(questions, locator)(answer) if answer else None
     return {
         "when": datetime.now().isoformat(timespec="seconds"),

@@ -21,7 +21,6 @@ class Sentence:
     row: int  # the clause's row in the index
     start: int  # offsets into the cleaned document
     end: int
-    paragraph_start: bool  # first sentence of its line: a lead ("到2025年,") governs the sentences after it
 
 
 def is_heading(sentence: str) -> bool:
@@ -39,6 +38,5 @@ def split(clause: Clause, row: int = 0) -> list[Sentence]:
         if len(text) < MIN_CHARS:
             continue
         local = match.start() + raw.find(text)
-        first = match.start() == 0 or clause.text[match.start() - 1] == "\n"
-        found.append(Sentence(row, clause.start + local, clause.start + local + len(text), first))
+        found.append(Sentence(row, clause.start + local, clause.start + local + len(text)))
     return found

@@ -1,8 +1,9 @@
 """The word lists tokenising and question analysis use, in one place, with a version the index records.
 
 Every entry is general language (function words, question frames of Chinese, duty words) or policy vocabulary
-the corpus uses; none is taken from a test question. Changing any list changes VOCABULARY_VERSION, and an
-index built with another version asks to be rebuilt (BM25 tokens depend on the jieba lexicon).
+the corpus uses; none is taken from a test question. VOCABULARY_VERSION hashes the lists the index depends on
+(stop words and domain words: BM25 tokens depend on the jieba lexicon); an index built with another version
+asks to be rebuilt. The question-side lists (question words, synonyms, greetings) are read at question time.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ GREETINGS = ("你好", "您好", "在吗", "在不在", "谢谢", "多谢", "感
 
 
 def _version() -> str:
-    lists = [sorted(STOPWORDS), list(DOMAIN_WORDS), sorted(QUESTION_WORDS), sorted(SYNONYMS.items()), list(GREETINGS)]
+    # Only the lists that shape what the index stores (jieba's words, BM25's tokens): a new greeting or synonym
+    # is read at question time and must not make every built index unusable.
+    lists = [sorted(STOPWORDS), list(DOMAIN_WORDS)]
     return hashlib.sha256(json.dumps(lists, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
