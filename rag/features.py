@@ -68,7 +68,7 @@ class TermStatistics:
         new term. All clauses up to STATS_SAMPLE, an even sample above it (scanning 10⁶ per term is not)."""
         clauses = self.index.clauses
         step = max(1, math.ceil(len(clauses) / STATS_SAMPLE))
-        texts = [f"{c.title} {c.section} {c.text}".lower().replace("\n", " ") for c in clauses[::step]]
+        texts = [c.passage().lower().replace("\n", " ") for c in clauses[::step]]
         starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]]) if texts else np.zeros(0, np.int64)
         return "\n".join(texts), starts
 
@@ -165,7 +165,7 @@ class FeatureBuilder:
             row = index.rows[hit.clause.chunk_id]
             clause_sims.append(float(np.asarray(index.vectors[row], dtype=np.float32) @ vector))
             text = index.documents[hit.clause.doc_id].text
-            clause_lower = f"{hit.clause.title} {hit.clause.section} {hit.clause.text}".lower()
+            clause_lower = hit.clause.passage().lower()
             clause_features = self._clause_features(intent, hit, clause_lower, wanted)
             clause_features["bigrams_clause"] = bigram_share(asked, clause_lower)
             clause_features["missing_rarest"] = self.terms.missing_rarest(intent, clause_lower)

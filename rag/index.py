@@ -146,11 +146,6 @@ class BuildReport:
     seconds: float = 0.0
 
 
-def lexical_text(clause: Clause, header: bool) -> str:
-    """What BM25 indexes for a clause: with the same contextual header the embedder sees."""
-    return f"{clause.title} {clause.section} {clause.text}" if header else clause.text
-
-
 def content_hash(data: bytes, catalog_entry: dict | None) -> str:
     """The file's bytes and its catalogue entry: editing either re-ingests the file."""
     digest = hashlib.sha256(data)
@@ -393,10 +388,8 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
 
     todo = [i for i, vector in enumerate(vectors) if vector is None]
     if todo:
-        from .embedding import passage_text
-
         model_id = embedder.model_id
-        texts = [passage_text(clauses[i], settings.passage_header) for i in todo]
+        texts = [clauses[i].passage(settings.passage_header) for i in todo]
         encoded = embedder.encode_passages(texts, progress=progress)
         for i, vector in zip(todo, encoded):
             vectors[i] = vector
@@ -406,7 +399,7 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
     sentences, sentence_matrix = _sentence_vectors(clauses, documents, previous, dim, embedder, progress, report)
     lexicon = sorted({d for c in clauses for d in (*c.lead_departments, *c.supporting_departments)})
     add_words(lexicon)
-    bm25 = BM25Index.build([tokenize(lexical_text(c, settings.passage_header)) for c in clauses])
+    bm25 = BM25Index.build([tokenize(c.passage(settings.passage_header)) for c in clauses])
     manifest = {
         "format_version": FORMAT_VERSION, "pipeline_version": PIPELINE_VERSION,
         "model": {"id": model_id, "dim": int(matrix.shape[1]) if matrix.size else dim,

@@ -79,11 +79,7 @@ class LLMWriter:
 
     def _context(self, answer, answerer) -> list[str]:
         # Each citation's whole clause: the LLM may use the sentence's neighbours, the check uses the same text.
-        texts = []
-        for citation in answer.citations:
-            clause = answerer.index.clause(citation.chunk_id)
-            texts.append(f"《{clause.title}》{clause.section}：{clause.text}")
-        return texts
+        return [answerer.index.clause(citation.chunk_id).passage() for citation in answer.citations]
 
     def rewrite(self, answer, answerer):
         clauses = self._context(answer, answerer)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .clauses import SECTION_SEPARATOR, Clause
 from .config import Settings
-from .index import PolicyIndex, lexical_text
+from .index import PolicyIndex
 from .search import FUSION_DEPTH, RRF_K, Filters, Hit, document_places, mentioned_documents, place_bonus, search_request
 from .textnorm import normalize_query
 
@@ -80,7 +80,7 @@ def _row(clause: Clause, vector: np.ndarray, metadata: dict, header: bool) -> di
     return {
         "chunk_id": clause.chunk_id, "doc_id": clause.doc_id, "region": str(metadata.get("region") or ""),
         "level": str(metadata.get("level") or ""), "title": clause.title, "section": clause.section,
-        "text": clause.text, "lexical": normalize_query(lexical_text(clause, header)), "start": clause.start,
+        "text": clause.text, "lexical": normalize_query(clause.passage(header)), "start": clause.start,
         "end": clause.end, "part": clause.part, "parts": clause.parts,
         "departments": {"lead": list(clause.lead_departments), "supporting": list(clause.supporting_departments)},
         "dense": [float(x) for x in vector],

