@@ -22,6 +22,7 @@ from .config import Settings
 from .examples import EXAMPLES
 from .features import DATE, DUTY_WORDS, ISSUE_WORDS, Candidate, FeatureBuilder, TermStatistics, matrix
 from .intent import Intent, analyse
+from .places import region_places
 from .responsibility import notes_in
 from .scorer import AnswerScorer
 from .search import Filters, Hit, Searcher
@@ -138,8 +139,7 @@ class Answerer:
     def known_places(self) -> frozenset[str]:
         places = {p for ps in self.searcher.places.values() for p in ps}
         for doc in self.index.documents.values():
-            region = str(doc.metadata.get("region") or "")
-            places.update(re.findall(r"([\u4e00-\u9fff]{2,6}?)(?:省|市|区|县)", region))
+            places.update(region_places(str(doc.metadata.get("region") or "")))
         return frozenset(places)
 
     def documents_of(self, place: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .lexical import tokenize, words
+from .places import GAZETTEER, strip_suffix, without_places
 from .textnorm import is_traditional, normalize_query
 from .vocabulary import QUESTION_WORDS, STOPWORDS, SYNONYMS  # noqa: F401 (SYNONYMS: re-exported)
 
@@ -24,15 +25,6 @@ NUMERIC = re.compile(r"多少|几[个家根座辆条项次年]|比例|比重|占
 COMPARE = re.compile(r"分别|各是|各自|对比|哪个高|哪个多|有何不同|都")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 SHORT_YEAR = re.compile(r"(?<![\d年])([2-3]\d)年")  # "25年" in speech means 2025
-ADMIN_SUFFIX = re.compile(r"(?:特别行政区|自治区|地区|新区|[省市区县州])$")
-# Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
-# words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
-GAZETTEER = frozenset(
-    "北京 上海 天津 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
-    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 深圳 广州 杭州 南京 武汉 西安 成都 长沙 郑州 南昌 "
-    "济南 青岛 厦门 苏州 合肥 福州 昆明 贵阳 南宁 哈尔滨 长春 沈阳 大连 石家庄 太原 呼和浩特 兰州 西宁 银川 乌鲁木齐 "
-    "拉萨 海口 宁波 无锡 赣州 九江 珠海 东莞 佛山".split()
-)
 
 
 @dataclass(frozen=True)
@@ -65,7 +57,7 @@ def place_names(text: str, known: frozenset[str] = frozenset()) -> tuple[str, ..
     names = []
     for word, flag in _posseg().lcut(text):
         if flag.startswith("ns") and len(word) >= 2:
-            name = ADMIN_SUFFIX.sub("", word) if len(word) > 2 else word
+            name = strip_suffix(word)
             if name in known or name in GAZETTEER or (word != name and word[-1] in "省市"):
                 names.append(name)
     return tuple(dict.fromkeys(names))
@@ -112,9 +104,7 @@ def analyse(question: str, known_places: frozenset[str] = frozenset()) -> Intent
     else:
         kind = "general"
     places = tuple(found)
-    topic = normalized
-    for place in sorted(places, key=len, reverse=True):  # 成都市 must not leave 都市 behind
-        topic = re.sub(re.escape(place) + r"(?:特别行政区|自治区|省|市|区|县)?", " ", topic)
+    topic = without_places(normalized, places)
     content = _content_words(topic)
     candidates = content + tokenize(topic)  # whole words and their search-mode parts
     known_words = set(words(topic))

@@ -24,7 +24,8 @@ import numpy as np
 from .clauses import SECTION_SEPARATOR, Clause
 from .config import Settings
 from .index import PolicyIndex
-from .search import FUSION_DEPTH, RRF_K, Filters, Hit, document_places, mentioned_documents, place_bonus, search_request
+from .places import document_places
+from .search import FUSION_DEPTH, RRF_K, Filters, Hit, mentioned_documents, place_bonus, search_request
 from .textnorm import normalize_query
 
 COLLECTION = "policy_clauses"

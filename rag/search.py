@@ -6,7 +6,6 @@ so a filtered search ranks within the filter instead of filtering a global top-k
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +18,7 @@ from .config import Settings
 from .examples import EXAMPLES
 from .index import IndexUnavailable, PolicyIndex
 from .lexical import tokenize
+from .places import document_places
 from .textnorm import normalize_query, prepare_question
 
 MODES = ("hybrid", "dense", "bm25")
@@ -31,21 +31,6 @@ EXACT_FILTERED_MAX = 50_000
 # A question that names a place ("瑞金…", "成都…") is about that place's documents: their clauses get what
 # one more first place in the fusion is worth.
 PLACE_BONUS = 1.0 / (RRF_K + 1)
-ADMIN_SUFFIX = "省市区县州盟旗"
-PLACE = re.compile(rf"([\u4e00-\u9fff]{{2,7}}?)(?:自治区|特别行政区|地区|新区|[{ADMIN_SUFFIX}])")
-# Words that end in 市/区 without being places.
-NOT_PLACES = {"城", "城市", "地区", "园区", "社区", "城区", "市场", "辖区", "景区", "新区", "开发区", "试验区"}
-
-
-def document_places(title: str, metadata: dict) -> tuple[str, ...]:
-    """The place a document belongs to: the last part of its catalogue region (江西省赣州市瑞金市 -> 瑞金:
-    a question about 江西 is about the province's documents, not every city's) and the place its title
-    starts with (上海市碳达峰实施方案 -> 上海)."""
-    names = [m.group(1) for m in PLACE.finditer(str(metadata.get("region") or ""))][-1:]
-    match = PLACE.match(re.sub(r"^(?:中共|关于|印发|《)+", "", title))
-    if match:
-        names.append(match.group(1))
-    return tuple(n for n in dict.fromkeys(names) if n not in NOT_PLACES)
 
 
 @dataclass(frozen=True)

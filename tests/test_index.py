@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.config import Settings
 from rag.index import IndexUnavailable, PolicyIndex, build_index
+from rag.places import document_places
 from rag.retriever import PolicyRetriever
 from rag.scorer import AnswerScorer
-from rag.search import Filters, Searcher, document_places, rrf
+from rag.search import Filters, Searcher, rrf
 from rag.vocabulary import VOCABULARY_VERSION
 
 from .conftest import CORPUS, SEEDS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.intent import analyse
+from rag.places import document_places, region_places, strip_suffix, without_places
 
 KNOWN = frozenset({"瑞金", "成都", "江西", "共青城", "槐荫"})
 
@@ -29,6 +30,17 @@ def test_places_years_and_terms_are_read_from_the_question():
     assert several.places == ("瑞金", "成都", "江西") and several.compares
     assert analyse("共青城碳達峰試點有哪些任務？", KNOWN).script == "zh-Hant"
     assert analyse("共青城碳達峰試點有哪些任務？", KNOWN).places == ("共青城",)  # a county-level place jieba lacks
+
+
+def test_one_rule_for_place_suffixes_serves_regions_titles_questions_and_topics():
+    assert region_places("江西省赣州市瑞金市") == ["江西", "赣州", "瑞金"]
+    assert region_places("内蒙古自治区锡林郭勒盟") == ["内蒙古", "锡林郭勒"]  # 自治区 is not read as 区
+    assert strip_suffix("成都市") == "成都" and strip_suffix("广西壮族自治区") == "广西壮族"
+    assert strip_suffix("新区") == "新区"  # two characters: a word, not a name with a suffix
+    assert document_places("瑞金市碳达峰实施方案", {"region": "江西省赣州市瑞金市"}) == ("瑞金",)
+    # 成都市 goes whole: no 都市 or 市 is left to become a search term.
+    assert without_places("成都市新能源汽车", ("成都",)).split() == ["新能源汽车"]
+    assert without_places("赣江新区产业政策", ("赣江",)).split() == ["产业政策"]
 
 
 def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(searcher):

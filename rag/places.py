@@ -1,0 +1,53 @@
+"""Place names: what an administrative suffix is (省/市/区/县…), which places a document belongs to, and
+which known places there are. Question analysis, search's place bonus and the answerer all read these.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Longest first: 自治区 must not be read as 区.
+ADMIN_SUFFIXES = ("特别行政区", "自治区", "地区", "新区", "省", "市", "区", "县", "州", "盟", "旗")
+_SUFFIX = "|".join(ADMIN_SUFFIXES)
+# A run of two to seven characters before a suffix: 江西省赣州市瑞金市 -> 江西, 赣州, 瑞金.
+PLACE_IN_TEXT = re.compile(rf"([\u4e00-\u9fff]{{2,7}}?)(?:{_SUFFIX})")
+TRAILING_SUFFIX = re.compile(rf"(?:{_SUFFIX})$")
+# Words that end in 市/区 without being places.
+NOT_PLACES = frozenset({"城", "城市", "地区", "园区", "社区", "城区", "市场", "辖区", "景区", "新区", "开发区",
+                        "试验区"})
+# Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
+# words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
+GAZETTEER = frozenset(
+    "北京 上海 天津 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
+    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 深圳 广州 杭州 南京 武汉 西安 成都 长沙 郑州 南昌 "
+    "济南 青岛 厦门 苏州 合肥 福州 昆明 贵阳 南宁 哈尔滨 长春 沈阳 大连 石家庄 太原 呼和浩特 兰州 西宁 银川 乌鲁木齐 "
+    "拉萨 海口 宁波 无锡 赣州 九江 珠海 东莞 佛山".split()
+)
+
+
+def strip_suffix(word: str) -> str:
+    """The name without its administrative suffix (成都市 -> 成都); a two-character word is left whole."""
+    return TRAILING_SUFFIX.sub("", word) if len(word) > 2 else word
+
+
+def region_places(region: str) -> list[str]:
+    """Every place a catalogue region names, outermost first: 江西省赣州市瑞金市 -> [江西, 赣州, 瑞金]."""
+    return [m.group(1) for m in PLACE_IN_TEXT.finditer(region)]
+
+
+def document_places(title: str, metadata: dict) -> tuple[str, ...]:
+    """The place a document belongs to: the last part of its catalogue region (江西省赣州市瑞金市 -> 瑞金:
+    a question about 江西 is about the province's documents, not every city's) and the place its title
+    starts with (上海市碳达峰实施方案 -> 上海)."""
+    names = region_places(str(metadata.get("region") or ""))[-1:]
+    match = PLACE_IN_TEXT.match(re.sub(r"^(?:中共|关于|印发|《)+", "", title))
+    if match:
+        names.append(match.group(1))
+    return tuple(n for n in dict.fromkeys(names) if n not in NOT_PLACES)
+
+
+def without_places(text: str, places: tuple[str, ...]) -> str:
+    """The text with each place and its suffix blanked out, longest first (成都市 must not leave 都市)."""
+    for place in sorted(places, key=len, reverse=True):
+        text = re.sub(re.escape(place) + rf"(?:{_SUFFIX})?", " ", text)
+    return text
