@@ -41,9 +41,8 @@ import numpy as np
 from .clauses import Clause
 from .cleaning import PolicyDocument
 from .config import Settings
-from .documents import LoadError, doc_id_for
 from .duplicates import Duplicate, DuplicateFinder
-from .ingest import Skipped, ingest_file, iter_corpus_files
+from .ingest import Skipped, Unchanged, ingest_corpus
 from .lexical import BM25Index, add_words, tokenize
 from .responsibility import Contact
 from .sentences import split as split_sentences
@@ -144,13 +143,6 @@ class BuildReport:
     clauses: int = 0
     rebuilt_because: str | None = None
     seconds: float = 0.0
-
-
-def content_hash(data: bytes, catalog_entry: dict | None) -> str:
-    """The file's bytes and its catalogue entry: editing either re-ingests the file."""
-    digest = hashlib.sha256(data)
-    digest.update(json.dumps(catalog_entry or {}, sort_keys=True, ensure_ascii=False, default=str).encode())
-    return digest.hexdigest()
 
 
 def _faiss_index(vectors: np.ndarray, kind: str):
@@ -334,48 +326,32 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
     documents: dict[str, DocumentRecord] = {}
     clauses: list[Clause] = []
     vectors: list[np.ndarray | None] = []  # per clause: reused vector, or None to embed
-    seen_ids: dict[str, str] = {}
     finder = DuplicateFinder()
     duplicate_hashes: dict[str, str] = {}
-    for path, catalog_entry, error in iter_corpus_files(corpus_dirs):
-        if error:
-            report.skipped.append(error)
+    known = {doc_id: record.content_hash for doc_id, record in old_docs.items()}
+    for item in ingest_corpus(corpus_dirs, settings, known):
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
             continue
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            report.skipped.append(Skipped(str(path), f"无法读取 (cannot read: {exc})"))
-            continue
-        digest = content_hash(data, catalog_entry)
-        old = old_docs.pop(doc_id_for(path), None)
-        if old is not None and old.content_hash == digest:
+        old = old_docs.pop(item.doc_id, None)
+        if isinstance(item, Unchanged):
             record, doc_clauses, doc_vectors, status = old, None, None, report.unchanged
-            record.path, record.duplicates = str(path), []
+            record.path, record.duplicates = item.path, []
         else:
-            try:
-                ingested = ingest_file(path, catalog_entry, settings)
-            except LoadError as exc:
-                report.skipped.append(Skipped(str(exc.path), exc.reason))
-                continue
-            record = DocumentRecord.from_document(ingested.document, digest)
-            doc_clauses, doc_vectors = ingested.clauses, [None] * len(ingested.clauses)
+            record = DocumentRecord.from_document(item.document, item.content_hash)
+            doc_clauses, doc_vectors = item.clauses, [None] * len(item.clauses)
             status = report.changed if old is not None else report.added
-            if not ingested.structured:
+            if not item.structured:
                 report.unstructured.append(record.doc_id)
-        if record.doc_id in seen_ids:
-            report.skipped.append(Skipped(str(path), f"文档编号重复 (duplicate document id {record.doc_id!r}, "
-                                                     f"also {seen_ids[record.doc_id]})"))
-            continue
         same = finder.check(record.doc_id, record.text)
         if same:
             # Indexed once, under the first copy in corpus order; the other source is recorded on it.
             kept, similarity = same
-            duplicate = Duplicate(record.doc_id, str(path), kept, similarity)
+            duplicate = Duplicate(record.doc_id, record.path, kept, similarity)
             report.duplicates.append(duplicate)
-            duplicate_hashes[str(path)] = digest
-            documents[kept].duplicates.append({"doc_id": record.doc_id, "path": str(path), "similarity": similarity})
+            duplicate_hashes[record.path] = record.content_hash
+            documents[kept].duplicates.append({"doc_id": record.doc_id, "path": record.path, "similarity": similarity})
             continue
-        seen_ids[record.doc_id] = str(path)
         documents[record.doc_id] = record
         status.append(record.doc_id)
         if doc_clauses is None:  # unchanged: clauses and vectors come from the previous index

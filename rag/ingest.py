@@ -1,18 +1,22 @@
 """The ingest pipeline over a corpus: load -> clean -> parse -> chunk, one file at a time.
 
-A file that cannot be read is skipped and reported with its reason; the rest of the corpus goes on.
+A file that cannot be read is skipped and reported with its reason; the rest of the corpus goes on. The index
+build consumes the same stream: it passes the content hashes it already holds, and a file whose hash has not
+changed comes back as `Unchanged` instead of being parsed again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .clauses import Clause, build_clauses
 from .cleaning import PolicyDocument, clean_document
 from .config import Settings
-from .documents import CATALOG_NAMES, NOT_DOCUMENTS, SUFFIXES, LoadError, load_document, read_catalog
+from .documents import CATALOG_NAMES, NOT_DOCUMENTS, SUFFIXES, LoadError, doc_id_for, load_document, read_catalog
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,21 @@ class IngestedDocument:
     document: PolicyDocument
     clauses: list[Clause]
     structured: bool  # numbered headings were found; otherwise clauses are paragraphs
+    content_hash: str = ""  # of the file's bytes and catalogue entry (set by ingest_corpus)
+
+    @property
+    def doc_id(self) -> str:
+        """The document's id (its file name without the suffix)."""
+        return self.document.doc_id
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A file whose content hash is the one the caller already holds: its clauses stand as they were."""
+
+    doc_id: str
+    path: str
+    content_hash: str
 
 
 @dataclass
@@ -82,29 +101,50 @@ def iter_corpus_files(directories: Iterable[Path]) -> Iterator[tuple[Path, dict 
                 yield path, catalog.get(path.name), None
 
 
-def ingest_corpus(directories: Iterable[Path],
-                  settings: Settings | None = None) -> Iterator[IngestedDocument | Skipped]:
-    """Every document of the corpus folders in a stable order, or why a file was skipped."""
+def content_hash(data: bytes, catalog_entry: dict | None) -> str:
+    """SHA-256 of the file's bytes and its catalogue entry: editing either re-ingests the file."""
+    digest = hashlib.sha256(data)
+    digest.update(json.dumps(catalog_entry or {}, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return digest.hexdigest()
+
+
+def ingest_corpus(directories: Iterable[Path], settings: Settings | None = None,
+                  known: Mapping[str, str] | None = None) -> Iterator[IngestedDocument | Unchanged | Skipped]:
+    """Every document of the corpus folders in a stable order, or why a file was skipped. A document whose id
+    is in `known` with the same content hash is yielded as `Unchanged`, not parsed again. A second file with
+    an id already seen is skipped, whichever of the two changed."""
     settings = settings or Settings()
+    known = known or {}
     seen_ids: dict[str, Path] = {}
     for path, catalog_entry, skipped in iter_corpus_files(directories):
         if skipped:
             yield skipped
             continue
         try:
-            ingested = ingest_file(path, catalog_entry, settings)
-        except LoadError as exc:
-            yield Skipped(str(exc.path), exc.reason)
+            # A file over the size limit is not read whole to be hashed: ingest_file refuses it by its size.
+            too_large = path.stat().st_size > settings.max_file_bytes
+            digest = "" if too_large else content_hash(path.read_bytes(), catalog_entry)
+        except OSError as exc:
+            yield Skipped(str(path), f"无法读取 (cannot read: {exc.strerror or exc})")
             continue
-        doc_id = ingested.document.doc_id
+        doc_id = doc_id_for(path)
         if doc_id in seen_ids:
             yield Skipped(str(path), f"文档编号重复 (duplicate document id {doc_id!r}, also {seen_ids[doc_id]})")
             continue
+        if known.get(doc_id) == digest:
+            item: IngestedDocument | Unchanged = Unchanged(doc_id, str(path), digest)
+        else:
+            try:
+                item = replace(ingest_file(path, catalog_entry, settings), content_hash=digest)
+            except LoadError as exc:
+                yield Skipped(str(exc.path), exc.reason)
+                continue
         seen_ids[doc_id] = path
-        yield ingested
+        yield item
 
 
 def ingest(directories: Iterable[Path], settings: Settings | None = None) -> IngestReport:
+    """Every document of the corpus folders, parsed, and the files skipped with their reasons."""
     report = IngestReport()
     for item in ingest_corpus(directories, settings):
         (report.skipped if isinstance(item, Skipped) else report.documents).append(item)

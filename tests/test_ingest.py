@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.documents import LoadError, decode_bytes, load_document
-from rag.ingest import Skipped, ingest, ingest_file
+from rag.ingest import IngestedDocument, Skipped, Unchanged, ingest, ingest_corpus, ingest_file
 
 from .conftest import CORPUS, SEEDS, raw
 
@@ -80,6 +80,26 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path):
     assert report.unstructured == ["notes"]
     (notes,) = [d for d in report.documents if d.document.doc_id == "notes"]
     assert notes.clauses[0].text.startswith("这是一段没有任何编号标题的说明文字。")
+
+
+def test_the_corpus_stream_skips_known_files_and_second_copies_of_an_id(tmp_path):
+    # The index build reads this stream: a known hash is not parsed again; an id seen twice is skipped once.
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+    shutil.copy(RUIJIN, first / RUIJIN.name)
+    shutil.copy(CORPUS / f"{SEEDS['huaiyin']}.txt", first)
+    shutil.copy(RUIJIN, second / RUIJIN.name)  # the same id in another folder
+    items = list(ingest_corpus([first, second]))
+    parsed = [i for i in items if isinstance(i, IngestedDocument)]
+    assert [i.doc_id for i in parsed] == [SEEDS["huaiyin"], RUIJIN.stem]
+    assert all(len(i.content_hash) == 64 for i in parsed)
+    (again,) = [i for i in items if isinstance(i, Skipped)]
+    assert again.path == str(second / RUIJIN.name) and "duplicate document id" in again.reason
+    known = {parsed[1].doc_id: parsed[1].content_hash, parsed[0].doc_id: "an older hash"}
+    items = list(ingest_corpus([first], known=known))
+    assert [type(i) for i in items] == [IngestedDocument, Unchanged]
+    assert items[1] == Unchanged(RUIJIN.stem, str(first / RUIJIN.name), parsed[1].content_hash)
 
 
 def test_undecodable_error_names_the_file(tmp_path):
