@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -115,6 +116,7 @@ class PolicyApp:
 
     @property
     def index(self) -> PolicyIndex:
+        """The index the current searcher reads (replaced by `reload`)."""
         return self.searcher.index
 
     @staticmethod
@@ -131,7 +133,8 @@ class PolicyApp:
 
     # -- 政策咨询 -------------------------------------------------------------------------------------
 
-    def chat(self, message: str, history: list, conversation: Conversation | None, answers: list | None):
+    def chat(self, message: str, history: list, conversation: Conversation | None, answers: list | None
+             ) -> Iterator[tuple[list[dict], str, Conversation | None, list[dict]]]:
         """Streams the chat: the question, a placeholder, the answer by sentences, then the answer with its
         sources. `answers` holds each assistant message's answer (for feedback), by message position."""
         message = (message or "").strip()
@@ -166,7 +169,8 @@ class PolicyApp:
         yield history, "", conversation, answers
 
     def feedback(self, rating: str, comment: str, answer: dict | None) -> str:
-        """Appended to a JSON-lines file staff review; nothing about the user is stored."""
+        """The reply shown after the rating is appended to the JSON-lines file staff review (nothing about the user
+        is stored); a prompt to ask first when there is no answer."""
         if not answer:
             return "请先提一个问题。"
         record = {
@@ -202,10 +206,13 @@ class PolicyApp:
     # -- 条款检索 -------------------------------------------------------------------------------------
 
     def document_choices(self) -> list[tuple[str, str]]:
+        """(title, doc_id) of every indexed document, sorted by doc_id: the lookup's document filter."""
         return sorted(((d.title, d.doc_id) for d in self.index.documents.values()), key=lambda c: c[1])
 
     def clause_search(self, query: str, docs: list[str], region: str, level: str, section: str, k: float,
-                      mode: str):
+                      mode: str) -> tuple[list[list], list[str], str | None, str]:
+        """The lookup's table rows (text shortened), their chunk ids, the CSV export's path (None without hits)
+        and a status line."""
         if not (query or "").strip():
             return [], [], None, "请输入检索内容。"
         filters = Filters(tuple(docs or ()), (region or "").strip() or None, level or None,
@@ -219,12 +226,14 @@ class PolicyApp:
         return rows, [h.clause.chunk_id for h in hits], (_write_csv(query, full) if full else None), message
 
     def clause_context(self, chunk_ids: list[str], event: gr.SelectData) -> str:
+        """HTML of the clicked row's clause among its neighbours; "" for a click outside the rows."""
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
         if not chunk_ids or row is None or row >= len(chunk_ids):
             return ""
         return clause_in_context(self.index, chunk_ids[row])
 
     def document_rows(self) -> list[list]:
+        """One row per indexed document for the catalogue tables (DOCUMENT_COLUMNS), sorted by doc_id."""
         counts = self.index.doc_rows
         uploaded = self.desk.uploaded(self.index) if hasattr(self, "desk") else {}
         rows = []
@@ -236,6 +245,7 @@ class PolicyApp:
         return rows
 
     def document_html(self, doc_id: str, start: int | None, end: int | None, script: str, variant: str) -> HTMLResponse:
+        """The whole-document page, the span marked; a 404 page for an unknown doc_id."""
         page = document_page(self.index, doc_id, start, end, script, variant if variant in ("s2tw", "s2hk", "s2t")
                              else "s2tw")
         if page is None:
@@ -246,6 +256,7 @@ class PolicyApp:
     # -- staff desk -----------------------------------------------------------------------------------
 
     def stage(self, files: list | None) -> tuple[list[Staged], str]:
+        """The uploads read as indexing would (unpublished), and their markdown preview."""
         if not files:
             return [], "请选择要上传的文件。"
         staged = [self.desk.stage(Path(f if isinstance(f, str) else f.name), self.index) for f in files]
@@ -256,7 +267,9 @@ class PolicyApp:
             seen.add(item.doc_id)
         return staged, preview_markdown(staged)
 
-    def publish(self, staged: list[Staged] | None, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+    def publish(self, staged: list[Staged] | None, request: gr.Request,
+                progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[Staged] | None, str]:
+        """The staged list to keep (all of it on failure, only the unpublishable after a publish) and a message."""
         user = getattr(request, "username", None) or "unknown"
         ready = [s for s in staged or [] if s.publishable]
         if not ready:
@@ -274,7 +287,9 @@ class PolicyApp:
                    else "没有变化。")
         return [s for s in staged if not s.publishable], message
 
-    def delete(self, doc_id: str | None, confirmed: bool, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+    def delete(self, doc_id: str | None, confirmed: bool, request: gr.Request,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, bool]:
+        """A message on the outcome and the confirm box's new value (cleared once a deletion was attempted)."""
         if not doc_id:
             return "请选择要删除的文件。", confirmed
         if not confirmed:
@@ -291,6 +306,7 @@ class PolicyApp:
         return f"已删除《{title}》，索引共 {report.clauses} 条。", False
 
     def feedback_rows(self) -> list[list]:
+        """The feedback log as table rows (time, rating, question, comment, answer), newest first."""
         path = self.settings.feedback_path
         if not path.is_file():
             return []
@@ -299,6 +315,7 @@ class PolicyApp:
                  _short(r["answer"], 80)] for r in reversed(records)]
 
     def audit_rows(self) -> list[list]:
+        """The audit log as table rows (time, user, action, title, file, sha256 prefix), newest first."""
         names = {"publish": "发布", "replace": "替换", "delete": "删除"}
         return [[r["time"], r["user"], names.get(r["action"], r["action"]), r.get("title", ""), r["file"],
                  r["sha256"][:16]] for r in reversed(self.audit.records())]
@@ -490,6 +507,7 @@ def create_server(app: PolicyApp) -> FastAPI:
 
 
 def main() -> None:
+    """Builds the index if there is none, then serves the app until stopped (`make run`, `python app.py`)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -61,6 +61,8 @@ def has_content(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Citation:
+    """A quoted span of a document, marked [n] in the answer: its clause, title, section and offsets in the text."""
+
     n: int
     doc_id: str
     title: str
@@ -71,6 +73,7 @@ class Citation:
     end: int
 
     def to_dict(self, script: str = "zh-Hans", variant: str = "s2tw") -> dict:
+        """The citation as JSON fields; for zh-Hant also display_* copies of title, section and quote in Traditional."""
         data = asdict(self)
         if script == "zh-Hant":  # what the asker reads; `quote` stays verifiable against the source
             data.update(display_title=to_traditional(self.title, variant),
@@ -81,6 +84,8 @@ class Citation:
 
 @dataclass
 class Answer:
+    """A reply to one question: the text, whether it refused, its citations, contacts and related reading, and why."""
+
     question: str
     answer: str
     refused: bool
@@ -104,6 +109,7 @@ class Answer:
         return to_traditional(text, self.variant) if self.script == "zh-Hant" else text
 
     def to_dict(self, question_id: str | None = None) -> dict:
+        """The answer in the `policy-rag ask --json` contract (optional fields only when they are set)."""
         data = {
             "id": question_id, "question": self.question, "answer": self.answer, "refused": self.refused,
             "script": self.script, "citations": [c.to_dict(self.script, self.variant) for c in self.citations],
@@ -122,6 +128,8 @@ class Answer:
 
 
 class Answerer:
+    """Answers questions from the index: retrieval, the answer scorer and, when configured, an LLM rewrite."""
+
     def __init__(self, searcher: Searcher, settings: Settings | None = None, llm=None,
                  scorer: AnswerScorer | None = None):
         self.searcher = searcher
@@ -137,6 +145,7 @@ class Answerer:
 
     @cached_property
     def known_places(self) -> frozenset[str]:
+        """Every place a document belongs to or its catalogue region names, computed once per answerer."""
         places = {p for ps in self.searcher.places.values() for p in ps}
         for doc in self.index.documents.values():
             places.update(region_places(str(doc.metadata.get("region") or "")))
@@ -446,8 +455,9 @@ class Answerer:
                             confident, min(probabilities))
 
     def ask(self, question: str, resolved: str | None = None, script: tuple[str, str] | None = None) -> Answer:
-        """`script`: (script, variant) to answer in when the question, as typed, is not itself in Traditional;
-        a conversation gives it for a question that looks the same in both scripts."""
+        """The answer to `question` (searched as `resolved`, its stand-alone form, when given). `script`: (script,
+        variant) to answer in when the question, as typed, is not itself in Traditional; a conversation gives it
+        for a question that looks the same in both scripts."""
         started = time.perf_counter()
         if question and is_traditional(question):  # the words as typed decide; a resolved follow-up is Simplified
             script = ("zh-Hant", traditional_variant(question))
@@ -528,6 +538,7 @@ class Conversation:
         return (answered or asked or [None])[-1]
 
     def ask(self, question: str) -> Answer:
+        """The answer to `question` read as a follow-up of this dialogue; the turn is remembered."""
         resolved = self.resolve(question)
         # A follow-up written the same in both scripts (那瑞金呢？) is answered in the script of the last turn
         # that asked something (a greeting in between does not reset it).

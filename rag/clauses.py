@@ -24,6 +24,8 @@ SPLIT_SEPARATORS = ["\n", "。", "！", "？", "；", ";", "，", ","]
 
 @dataclass(frozen=True)
 class Clause:
+    """One clause (or piece of a long one): its id, document, section path, text, offsets and departments."""
+
     chunk_id: str
     doc_id: str
     title: str
@@ -38,6 +40,7 @@ class Clause:
 
     @property
     def section(self) -> str:
+        """The section path joined with " › " ("" before the first heading)."""
         return SECTION_SEPARATOR.join(self.section_path)
 
     def passage(self, header: bool = True) -> str:
@@ -56,6 +59,7 @@ class Clause:
         return f"牵头：{'、'.join(self.lead_departments) or '—'}；配合：{'、'.join(self.supporting_departments) or '—'}"
 
     def to_dict(self) -> dict:
+        """The clause as JSON fields, tuples as lists, plus the joined `section`."""
         data = asdict(self)
         data["section_path"] = list(self.section_path)
         data["section"] = self.section
@@ -65,6 +69,7 @@ class Clause:
 
     @classmethod
     def from_dict(cls, data: dict) -> Clause:
+        """The clause a `to_dict` record describes; keys that are not fields (`section`) are ignored."""
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("section_path", "lead_departments", "supporting_departments"):
             fields[key] = tuple(fields.get(key) or ())
@@ -135,12 +140,14 @@ def split_span(text: str, start: int, max_chars: int, min_chars: int) -> list[tu
 
 
 def chunk_id(doc_id: str, section: str, text: str) -> str:
-    """Depends on the clause alone, so editing one clause leaves the others' citations valid."""
+    """`doc_id:` and a hash of section and text: it depends on the clause alone, so editing one clause leaves the
+    others' citations valid."""
     digest = hashlib.sha1(f"{doc_id}\n{section}\n{text}".encode()).hexdigest()[:12]
     return f"{doc_id}:{digest}"
 
 
 def build_clauses(doc_id: str, title: str, text: str, max_chars: int = 400, min_chars: int = 40) -> list[Clause]:
+    """The clauses of a cleaned document, in order, long ones split into pieces of at most about `max_chars`."""
     clauses: list[Clause] = []
     seen: set[str] = set()
     for path, start, end in clause_spans(parse_sections(text), min_chars):

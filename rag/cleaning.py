@@ -66,12 +66,16 @@ CONTINUES = "，,、（(“‘《〈【[—-"
 
 @dataclass(frozen=True)
 class DroppedLine:
+    """A line cleaning removed, with why (chrome, page-number or header)."""
+
     reason: str  # chrome | page-number | header
     text: str
 
 
 @dataclass(frozen=True)
 class CleanText:
+    """Cleaned text, the header fields read from the lines above it, and the lines dropped."""
+
     text: str
     header: dict[str, str]
     dropped: tuple[DroppedLine, ...]
@@ -137,6 +141,7 @@ def _join_wrapped(lines: list[str]) -> list[str]:
 
 
 def clean_text(raw: str) -> CleanText:
+    """The raw text cleaned: Simplified, one paragraph or heading a line, chrome and header lines set aside."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
     text = to_simplified(strip_pinyin(normalize_chars(text)))
     lines = [
@@ -205,6 +210,7 @@ def _opening_words(text: str) -> str:
 
 
 def clean_document(raw: RawDocument) -> PolicyDocument:
+    """The cleaned document: text, title, catalogue and header metadata (as strings or numbers), contacts."""
     cleaned = clean_text(raw.text)
     metadata = {key: value for key, value in cleaned.header.items() if key != "title"}
     if "生成日期" in metadata:

@@ -69,6 +69,7 @@ def chunks(
 
 
 def main() -> None:
+    """Runs the `policy-rag` command line (the console script's entry point)."""
     app()
 
 

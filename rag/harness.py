@@ -86,6 +86,7 @@ def run_evaluation(
     ablation: bool = True,
     rerank: bool = True,
 ) -> dict:
+    """The run's metrics (retrieval per method, answers, worst failures), as write_report takes them."""
     questions = load_questions(questions_file)
     from .embedding import Embedder
 
@@ -146,4 +147,5 @@ def run_evaluation(
 
 
 def default_out_dir(root: Path = Path("eval/reports")) -> Path:
+    """A new report folder under `root`, named by the current local time (YYYYmmdd-HHMMSS)."""
     return root / time.strftime("%Y%m%d-%H%M%S")

@@ -33,6 +33,8 @@ MAX_TITLE = 40
 
 @dataclass(frozen=True)
 class Heading:
+    """A numbered heading at the start of a line: its numbering style, marker, path label and whether text follows."""
+
     kind: str
     marker: str
     label: str  # what the section path shows, e.g. "(二)工业领域碳达峰行动" or "第十条"
@@ -40,6 +42,7 @@ class Heading:
 
 
 def match_heading(line: str) -> Heading | None:
+    """The heading `line` starts with, or None (a bare "1、" or a marker followed by a comma is not one)."""
     match = MARKER_RE.match(line)
     if not match:
         return None
@@ -63,4 +66,5 @@ def match_heading(line: str) -> Heading | None:
 
 
 def starts_with_heading(line: str) -> bool:
+    """True when `line` starts with a numbered heading."""
     return match_heading(line) is not None

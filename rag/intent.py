@@ -29,6 +29,8 @@ SHORT_YEAR = re.compile(r"(?<![\d年])([2-3]\d)年")  # "25年" in speech means 
 
 @dataclass(frozen=True)
 class Intent:
+    """What a question asks: its normalised text, script, kind, the places and years it names, its terms."""
+
     question: str  # as asked
     normalized: str  # Simplified, NFKC
     script: str  # zh-Hans | zh-Hant
@@ -40,6 +42,7 @@ class Intent:
 
     @property
     def compares(self) -> bool:
+        """True when the question names two or more places (answered place by place)."""
         return len(self.places) >= 2
 
 
@@ -81,11 +84,13 @@ def _content_words(text: str) -> list[str]:
 
 
 def years_of(text: str) -> tuple[str, ...]:
+    """The years the text names, each once: four-digit ones first, then "25年" read as 2025."""
     years = YEAR.findall(text) + ["20" + y for y in SHORT_YEAR.findall(text)]
     return tuple(dict.fromkeys(years))
 
 
 def analyse(question: str, known_places: frozenset[str] = frozenset()) -> Intent:
+    """The question's intent, by rules over its words; `known_places` are the corpus's own places."""
     normalized = normalize_query(question)
     found = list(place_names(normalized, known_places))
     # jieba does not know every county-level place (共青城, 槐荫区): the corpus's own places count too.

@@ -60,6 +60,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, corpus_tokens: Sequence[list[str]]) -> BM25Index:
+        """An index over the clauses' tokens, one row per clause (an empty one for no clauses)."""
         import bm25s
 
         if not corpus_tokens:
@@ -70,6 +71,7 @@ class BM25Index:
         return cls(model, len(corpus_tokens))
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """The BM25 score of every clause for the tokens (float32, all zeros when none is in the vocabulary)."""
         if self.model is None:
             return np.zeros(self.size, dtype=np.float32)
         known = [t for t in query_tokens if t in self.model.vocab_dict]
@@ -78,12 +80,14 @@ class BM25Index:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
     def save(self, folder: Path) -> None:
+        """Writes the model into `folder` without pickle (nothing but the folder for an empty index)."""
         folder.mkdir(parents=True, exist_ok=True)
         if self.model is not None:
             self.model.save(str(folder), allow_pickle=False)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> BM25Index:
+        """The index saved in `folder`, over `size` clauses; an empty one when nothing was saved there."""
         import bm25s
 
         if size == 0 or not (folder / "params.index.json").exists():

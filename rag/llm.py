@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .config import Settings
+
+if TYPE_CHECKING:
+    from .answering import Answer, Answerer
 
 MARKER = re.compile(r"\[(\d+)\]")
 # A number as stated: whole (not the "5" of "2025"), with the character after it when that is a unit or a
@@ -43,11 +47,14 @@ def _states(clause: str, number: str) -> bool:
 
 
 class LLMWriter:
+    """Rewrites an extractive answer with a chat model, from its cited clauses only, keeping what they support."""
+
     def __init__(self, chat_model):
         self.chat = chat_model
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMWriter:
+        """A writer over the configured OpenAI-compatible endpoint (ValueError when none is configured)."""
         if not settings.llm_base_url:
             raise ValueError("no LLM configured: set POLICY_RAG_LLM_BASE_URL (and _LLM_MODEL, _LLM_API_KEY)")
         from langchain_openai import ChatOpenAI
@@ -59,6 +66,7 @@ class LLMWriter:
 
     @staticmethod
     def messages(question: str, clauses: list[str]) -> list[tuple[str, str]]:
+        """The chat prompt: the system rules, then the numbered clauses and the question, both tagged as data."""
         # Questions and clauses are data, not instructions (prompt injection can sit in either).
         numbered = "\n".join(f"[{n}] {_as_data(text)}" for n, text in enumerate(clauses, 1))
         return [("system", SYSTEM), ("human", f"<条款>\n{numbered}\n</条款>\n<问题>{_as_data(question)}</问题>")]
@@ -81,7 +89,8 @@ class LLMWriter:
         # Each citation's whole clause: the LLM may use the sentence's neighbours, the check uses the same text.
         return [answerer.index.clause(citation.chunk_id).passage() for citation in answer.citations]
 
-    def rewrite(self, answer, answerer):
+    def rewrite(self, answer: Answer, answerer: Answerer) -> Answer:
+        """A copy of the answer in the LLM's checked words (mode "llm"); unchanged text if none survive or it fails."""
         clauses = self._context(answer, answerer)
         try:
             reply = self.chat.invoke(self.messages(answer.resolved_question or answer.question, clauses))
@@ -92,7 +101,7 @@ class LLMWriter:
             return replace(answer, why={**answer.why, "llm_dropped": dropped})
         return replace(answer, answer=text, mode="llm", why={**answer.why, "llm_dropped": dropped})
 
-    def stream(self, answer, answerer) -> Iterator[tuple[str, object | None]]:
+    def stream(self, answer: Answer, answerer: Answerer) -> Iterator[tuple[str, Answer | None]]:
         """For a UI that shows the words as they arrive: yields (text so far, None), then (checked text, the
         final answer) — the same check as `rewrite`, and the extractive answer if the call fails."""
         clauses = self._context(answer, answerer)

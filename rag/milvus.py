@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from .index import PolicyIndex
 from .places import document_places
 from .search import FUSION_DEPTH, RRF_K, Filters, Hit, mentioned_documents, place_bonus, search_request
 from .textnorm import normalize_query
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 COLLECTION = "policy_clauses"
 OUTPUT = ["chunk_id", "doc_id", "title", "section", "text", "start", "end", "departments", "part", "parts"]
@@ -112,7 +116,8 @@ class MilvusSearcher:
 
     @classmethod
     def connect(cls, uri: str, collection: str = COLLECTION, settings: Settings | None = None,
-                embedder=None) -> MilvusSearcher:
+                embedder: Embedder | None = None) -> MilvusSearcher:
+        """A searcher on the Milvus at `uri`, with each stored document's places when the collection exists."""
         from pymilvus import MilvusClient
 
         client = MilvusClient(uri)
@@ -154,6 +159,7 @@ class MilvusSearcher:
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
+        """The top k clauses for the query in `mode` within `filters`, ranked 1…k (hybrid: RRF plus place bonus)."""
         from pymilvus import AnnSearchRequest, RRFRanker
 
         query, k = search_request(query, k, mode)

@@ -20,10 +20,14 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .e5_weights import sha256_of, write_folder_atomically
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +185,7 @@ def quantize_int8(fp32: Path, target: Path) -> None:
     quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def session(model: Path, threads: int):
+def session(model: Path, threads: int) -> InferenceSession:
     """An ONNX Runtime session for this CPU: `threads` for each operator, graph optimisations all on."""
     import onnxruntime as ort
 
@@ -214,7 +218,8 @@ class OnnxEncoder:
         self.session = session(folder / MODEL_FILE, threads)
         self.max_batch_tokens = max_batch_tokens
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, progress: Callable[[int], object] | None = None
+               ) -> np.ndarray:
         """Vectors in the order of `texts`; `progress(n)` is called after each batch of n texts."""
         ids = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))

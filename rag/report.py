@@ -39,6 +39,7 @@ def find_previous(reports_root: Path, current: Path, signature: str | None = Non
 
 
 def retrieval_table(metrics: dict) -> list[str]:
+    """Markdown table lines: each retrieval method's headline metrics (all questions) and latency percentiles."""
     lines = ["| method | " + " | ".join(HEADLINE) + " | p50 ms | p95 ms |", "|---" * (len(HEADLINE) + 3) + "|"]
     for method, data in metrics["retrieval"].items():
         s = data["summary"]["all"]
@@ -79,6 +80,7 @@ def _changes(metrics: dict, previous: dict | None) -> list[str]:
 
 
 def markdown(metrics: dict, previous: dict | None) -> str:
+    """The report.md text: retrieval and answer tables, worst failures, the change against `previous`, plots."""
     corpus = metrics["corpus"]
     kinds = ", ".join(f"{k} {n}" for k, n in metrics["kinds"].items())
     lines = [
@@ -118,6 +120,7 @@ def markdown(metrics: dict, previous: dict | None) -> str:
 
 
 def plots(metrics: dict, out: Path) -> None:
+    """Writes recall_at_k.png, per_kind.png, latency.png and (with answer probabilities) tradeoff.png to `out`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -208,6 +211,7 @@ def _tradeoff(metrics: dict, out: Path, plt) -> None:
 
 
 def write_report(metrics: dict, out: Path, reports_root: Path | None = None) -> Path:
+    """The path of report.md, written to `out` with metrics.json and the plots."""
     out.mkdir(parents=True, exist_ok=True)
     previous = find_previous(reports_root or out.parent, out, metrics.get("signature"))
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -27,6 +27,8 @@ ORG_SUFFIX = re.compile(r"(?:局|委|委员会|科|室|中心|办|办公室|厅|
 
 @dataclass(frozen=True)
 class Responsibility:
+    """The departments a note assigns: those that lead and those that support (falsy when it names none)."""
+
     lead: tuple[str, ...] = ()
     supporting: tuple[str, ...] = ()
 
@@ -36,6 +38,8 @@ class Responsibility:
 
 @dataclass(frozen=True)
 class Contact:
+    """A contact line of a document: whom to call, the number, the office, and the line's offsets."""
+
     name: str  # the person when one is named, else the organisation
     phone: str
     organisation: str | None

@@ -13,6 +13,7 @@ from .search import ClauseSearcher, Filters, Hit
 
 
 def hit_to_document(hit: Hit) -> Document:
+    """The hit as a LangChain Document: the clause text, with its citation fields, rank and score as metadata."""
     clause = hit.clause
     return Document(
         page_content=clause.text,

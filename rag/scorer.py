@@ -28,6 +28,8 @@ class ScorerUnavailable(Exception):
 
 @dataclass
 class AnswerScorer:
+    """The fitted logistic regression (standardisation, coefficients, intercept) and its two thresholds."""
+
     features: list[str]
     mean: list[float]
     scale: list[float]
@@ -39,6 +41,7 @@ class AnswerScorer:
 
     @cached_property
     def version(self) -> str:
+        """The scorer's id: "lr-" and the first 10 hex digits of a SHA-256 over its weights and thresholds."""
         weights = json.dumps([self.features, self.mean, self.scale, self.coef, self.intercept,
                               self.answer_threshold, self.refuse_threshold])
         return "lr-" + hashlib.sha256(weights.encode()).hexdigest()[:10]
@@ -61,16 +64,19 @@ class AnswerScorer:
         return sorted(zip(self.features, self.coef), key=lambda item: -abs(item[1]))
 
     def save(self, path: Path = MODEL_PATH) -> None:
+        """Writes the weights, thresholds, training record and version to `path` as JSON."""
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {**asdict(self), "version": self.version}
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerScorer:
+        """The scorer saved at `path` (cached per path); ScorerUnavailable if unreadable or for other features."""
         return _load(Path(path))
 
     @classmethod
     def version_on_disk(cls, path: Path = MODEL_PATH) -> str | None:
+        """The version of the scorer saved at `path`, or None when it cannot be loaded."""
         try:
             return cls.load(path).version
         except ScorerUnavailable:

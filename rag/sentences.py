@@ -18,13 +18,15 @@ MIN_CHARS = 4
 
 @dataclass(frozen=True)
 class Sentence:
+    """A sentence of an indexed clause: the clause's row and the sentence's offsets in the document."""
+
     row: int  # the clause's row in the index
     start: int  # offsets into the cleaned document
     end: int
 
 
 def is_heading(sentence: str) -> bool:
-    """"2.深化碳普惠试点示范。" names a task; it answers nothing by itself."""
+    """True for a short heading with no body: "2.深化碳普惠试点示范。" names a task; it answers nothing by itself."""
     heading = match_heading(sentence)
     return heading is not None and not heading.has_body and len(sentence) <= 40
 

@@ -47,6 +47,7 @@ MAX_FAILURES, FAILURE_WINDOW_S = 5, 300
 # -- accounts ------------------------------------------------------------------------------------------
 
 def hash_password(password: str) -> str:
+    """A salted scrypt hash: "scrypt$n$r$p$salt$digest", salt and digest in base64."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
     return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
@@ -54,6 +55,7 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
+    """True when the password matches the stored hash (compared in constant time); False for a malformed one."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -77,6 +79,7 @@ class StaffAccounts:
         self._failures: dict[str, deque] = {}
 
     def load(self) -> dict[str, str]:
+        """User name -> hash from the accounts file ({} when there is none; ValueError when it is malformed)."""
         if not self.path.is_file():
             return {}
         data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -86,6 +89,7 @@ class StaffAccounts:
         return {str(k): str(v) for k, v in accounts.items()}
 
     def configured(self) -> bool:
+        """True when the accounts file holds at least one account (False, logged, when it is unusable)."""
         try:
             return bool(self.load())
         except (OSError, ValueError) as exc:  # an unreadable file opens nothing, and says why in the log
@@ -93,6 +97,7 @@ class StaffAccounts:
             return False
 
     def add(self, name: str, password: str) -> None:
+        """Creates the account or replaces its password (ValueError for a bad name or a short password)."""
         name = name.strip()
         if not name or any(ch.isspace() for ch in name):
             raise ValueError("user name must be non-empty and contain no spaces")
@@ -103,6 +108,7 @@ class StaffAccounts:
         self._save(accounts)
 
     def remove(self, name: str) -> bool:
+        """True when the account existed and was deleted."""
         accounts = self.load()
         if accounts.pop(name, None) is None:
             return False
@@ -150,7 +156,8 @@ class AuditLog:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def append(self, user: str, action: str, file: str, sha256: str, **extra) -> dict:
+    def append(self, user: str, action: str, file: str, sha256: str, **extra: object) -> dict:
+        """The record appended to the log: UTC time, user, action, file, sha256 and any extra fields."""
         record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "user": user,
                   "action": action, "file": file, "sha256": sha256, **extra}
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +166,7 @@ class AuditLog:
         return record
 
     def records(self) -> list[dict]:
+        """Every record in the log, oldest first ([] before the first change)."""
         if not self.path.is_file():
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -182,6 +190,7 @@ class Staged:
 
     @property
     def publishable(self) -> bool:
+        """True when nothing stands in the way of publishing it (`problem` is None)."""
         return self.problem is None
 
     @property
@@ -198,6 +207,7 @@ class Staged:
 
     @property
     def departments(self) -> tuple[list[str], list[str]]:
+        """The lead and the (other) supporting departments its clauses name, each sorted."""
         lead = sorted({d for c in self.clauses for d in c.lead_departments})
         support = sorted({d for c in self.clauses for d in c.supporting_departments} - set(lead))
         return lead, support

@@ -17,6 +17,8 @@ ARTICLE_LEVEL = ("chapter", "part", "article")
 
 @dataclass(frozen=True)
 class Section:
+    """A numbered section of a cleaned text: its heading path, offsets, and whether it is only a heading."""
+
     path: tuple[str, ...]  # heading labels from the top down; () for text before the first heading
     start: int  # offset of the heading line (or the first line of a preamble)
     end: int  # offset just past the section's last character (before the next heading line)
@@ -24,6 +26,7 @@ class Section:
 
     @property
     def label(self) -> str:
+        """The heading path joined with " › " ("" for a preamble)."""
         return " › ".join(self.path)
 
 
@@ -35,6 +38,7 @@ def _heading(line: str, stack: list[tuple[str, str]]) -> Heading | None:
 
 
 def parse_sections(text: str) -> list[Section]:
+    """The text's sections in order; text before the first heading is a preamble with the path ()."""
     sections: list[Section] = []
     stack: list[tuple[str, str]] = []
     path: tuple[str, ...] | None = None

@@ -26,6 +26,7 @@ def _t2s() -> opencc.OpenCC:
 
 
 def to_simplified(text: str) -> str:
+    """The text in Simplified characters (OpenCC t2s)."""
     return _t2s().convert(text)
 
 
@@ -46,6 +47,7 @@ def normalize_chars(text: str) -> str:
 
 
 def strip_pinyin(text: str) -> str:
+    """The text without tone-marked pinyin annotations such as 關(guān)於."""
     # Repeat until nothing changes: removing one annotation can close up another "(gu(ā)ān)".
     while (stripped := PINYIN_ANNOTATION.sub("", text)) != text:
         text = stripped
@@ -113,5 +115,5 @@ def traditional_variant(question: str) -> str:
 
 
 def to_traditional(text: str, variant: str = TRADITIONAL_VARIANTS[0]) -> str:
-    """Answers to a Traditional-character question are written back in Traditional."""
+    """The text in Traditional characters of `variant`: answers to a Traditional question are written back in it."""
     return _converter(variant).convert(text)

@@ -50,6 +50,8 @@ class Example:
 
 @dataclass
 class TrainingData:
+    """The examples of a training run, one per question (and per generated negative)."""
+
     examples: list[Example] = field(default_factory=list)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -183,6 +185,7 @@ def choose_thresholds(curve: list[dict]) -> tuple[float, float]:
 
 
 def plot_tradeoff(curve: list[dict], chosen: float, path: Path) -> None:
+    """Writes the refusal trade-off curve, the chosen refuse threshold marked, as an image at `path`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -244,4 +247,5 @@ def _by_set(outcomes: list[dict], refuse: float, answer: float) -> dict:
 
 
 def load_sets(specs: Sequence[tuple[str, Path]]) -> list[tuple[str, list[Question]]]:
+    """(name, questions) for each (name, JSON-lines path) given."""
     return [(name, load_questions(path)) for name, path in specs]
