@@ -135,7 +135,7 @@ def timed_cli_index(corpus: list[Path], folder: Path, overrides: dict) -> dict:
 def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
     """One encoder path: model load, passages/s, index build, question encode and warm ask latency, peak RSS."""
     from rag.answering import Answerer
-    from rag.embedding import Embedder, passage_text
+    from rag.embedding import Embedder
     from rag.index import PolicyIndex, build_index
     from rag.ingest import ingest
     from rag.search import Searcher
@@ -148,7 +148,7 @@ def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
     embedder.encode_passages(["碳达峰"])  # loads the passage encoder when it is another one
     out["passage_model_load_s"] = time.perf_counter() - started
     out["encoder_id"], out["query_engine"] = embedder.encoder_id, embedder.query_engine
-    texts = [passage_text(c) for doc in ingest([ROOT / "corpus"]).documents for c in doc.clauses]
+    texts = [c.passage() for doc in ingest([ROOT / "corpus"]).documents for c in doc.clauses]
     started = time.perf_counter()
     embedder.encode_passages(texts)
     seconds = time.perf_counter() - started

@@ -30,8 +30,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.ann import build_backend  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.index import PolicyIndex, _faiss_index, lexical_text  # noqa: E402
+from rag.index import PolicyIndex  # noqa: E402
 from rag.lexical import BM25Index, tokenize  # noqa: E402
 
 NOISE = 0.025  # per dimension: |noise| ≈ 0.49, cosine to the original ≈ 0.90 in 384 dimensions
@@ -91,18 +92,18 @@ def measure(base: PolicyIndex, tokens, questions, query_vectors, n: int, hnsw_ma
         if kind == "hnsw" and n > hnsw_max:
             continue
         before = rss_mb()
-        indexes[kind], seconds = timed(lambda: _faiss_index(vectors, kind))
+        indexes[kind], seconds = timed(lambda: build_backend(kind, vectors, vectors.shape[1]))
         row[f"{kind}_build_s"], row[f"{kind}_mb"] = round(seconds, 1), round(rss_mb() - before)
     before = rss_mb()
     bm25, seconds = timed(lambda: BM25Index.build(token_lists))  # noqa: F821 (deleted below, after this call)
     row["bm25_build_s"], row["bm25_mb"] = round(seconds, 1), round(rss_mb() - before)
     del token_lists
 
-    _, truth = indexes["flat"].search(query_vectors, 10)
+    _, truth = indexes["flat"].index.search(query_vectors, 10)
     for kind, index in indexes.items():
         times, found = [], []
         for q in query_vectors:
-            (_, rows), seconds = timed(lambda: index.search(q.reshape(1, -1), 10))
+            (_, rows), seconds = timed(lambda: index.index.search(q.reshape(1, -1), 10))
             times.append(seconds)
             found.append(rows[0])
         row[f"{kind}_p50_ms"], row[f"{kind}_p95_ms"] = ms(times, 50), ms(times, 95)
@@ -171,7 +172,7 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8")
                  if line.strip()]
     query_vectors = Embedder(settings).encode_queries(questions).astype(np.float32)
-    tokens = [tokenize(lexical_text(c, base.manifest.get("passage_header", True))) for c in base.clauses]
+    tokens = [tokenize(c.passage(base.manifest.get("passage_header", True))) for c in base.clauses]
     rng = np.random.default_rng(0)
     rows = [measure(base, tokens, questions, query_vectors, int(n), args.hnsw_max, rng) for n in args.sizes.split(",")]
     text_bytes = np.mean([len(c.text.encode("utf-8")) + len(c.section.encode("utf-8")) for c in base.clauses])

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .ann import DenseBackend, build_backend, load_backend
 from .clauses import Clause
 from .cleaning import PolicyDocument
 from .config import Settings
@@ -145,28 +146,6 @@ class BuildReport:
     seconds: float = 0.0
 
 
-def _faiss_index(vectors: np.ndarray, kind: str):
-    import faiss
-
-    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 384
-    if kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
-    elif kind == "ivf":
-        nlist = max(1, int(np.sqrt(max(len(vectors), 1))))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
-        index.nprobe = max(1, nlist // 8)
-    elif kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    else:
-        raise ValueError(f"unknown faiss_index {kind!r}: use flat, hnsw or ivf")
-    if len(vectors):
-        index.add(vectors)
-    return index
-
-
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
@@ -189,7 +168,7 @@ class PolicyIndex:
     """A loaded index: clauses in row order, their documents, FAISS and BM25."""
 
     def __init__(self, folder: Path, manifest: dict, documents: dict[str, DocumentRecord], clauses: list[Clause],
-                 vectors: np.ndarray, dense, bm25: BM25Index, sentences: np.ndarray | None = None,
+                 vectors: np.ndarray, dense: DenseBackend, bm25: BM25Index, sentences: np.ndarray | None = None,
                  sentence_vectors: np.ndarray | None = None):
         self.folder, self.manifest, self.documents, self.clauses = folder, manifest, documents, clauses
         self.vectors, self.dense, self.bm25 = vectors, dense, bm25
@@ -232,7 +211,6 @@ class PolicyIndex:
 
     @classmethod
     def load(cls, folder: Path) -> PolicyIndex:
-        import faiss
 
         folder = Path(folder)
         _recover(folder)
@@ -254,7 +232,7 @@ class PolicyIndex:
             clauses = [Clause.from_dict(row) for row in _read_jsonl(folder / "clauses.jsonl")]
             # Only a rebuild reads these (FAISS holds its own copy): mapped, not loaded, to spare the memory.
             vectors = np.load(folder / "vectors.npy", allow_pickle=False, mmap_mode="r")
-            dense = faiss.read_index(str(folder / "dense.faiss"))
+            dense = load_backend(folder / "dense.faiss")
             lexicon = json.loads((folder / "lexicon.json").read_text(encoding="utf-8"))
             bm25 = BM25Index.load(folder / "bm25", len(clauses))
             sentences = np.load(folder / "sentences.npy", allow_pickle=False)
@@ -266,7 +244,7 @@ class PolicyIndex:
             raise IndexUnavailable(f"索引使用的词表版本不同 (index at {folder} was built with vocabulary "
                                    f"{manifest.get('vocabulary_version')}, this version uses {VOCABULARY_VERSION}): "
                                    f"{rebuild_hint(folder)}")
-        counts = (manifest.get("clause_count"), vectors.shape[0], dense.ntotal)
+        counts = (manifest.get("clause_count"), vectors.shape[0], len(dense))
         if any(n != len(clauses) for n in counts) or sentence_vectors.shape[0] != len(sentences):
             raise IndexUnavailable(f"索引不一致 (index at {folder}: clauses, vectors and FAISS disagree): "
                                    f"{rebuild_hint(folder)}")
@@ -392,8 +370,9 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
         },
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_atomically(folder, manifest, list(documents.values()), clauses, matrix,
-                      _faiss_index(matrix, settings.faiss_index), bm25, lexicon, sentences, sentence_matrix)
+    dense = build_backend(settings.faiss_index, matrix, matrix.shape[1])
+    _write_atomically(folder, manifest, list(documents.values()), clauses, matrix, dense, bm25, lexicon, sentences,
+                      sentence_matrix)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -429,9 +408,8 @@ def _sentence_vectors(clauses: list[Clause], documents: dict[str, DocumentRecord
 
 
 def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentRecord], clauses: list[Clause],
-                      matrix: np.ndarray, dense, bm25: BM25Index, lexicon: list[str], sentences: np.ndarray,
-                      sentence_matrix: np.ndarray) -> None:
-    import faiss
+                      matrix: np.ndarray, dense: DenseBackend, bm25: BM25Index, lexicon: list[str],
+                      sentences: np.ndarray, sentence_matrix: np.ndarray) -> None:
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
@@ -441,7 +419,7 @@ def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentReco
         np.save(work / "vectors.npy", matrix, allow_pickle=False)
         np.save(work / "sentences.npy", sentences, allow_pickle=False)
         np.save(work / "sentence_vectors.npy", sentence_matrix, allow_pickle=False)
-        faiss.write_index(dense, str(work / "dense.faiss"))
+        dense.save(work / "dense.faiss")
         bm25.save(work / "bm25")
         (work / "lexicon.json").write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
         manifest = {**manifest, "checksums": file_checksums(work)}

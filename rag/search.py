@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .ann import top_rows
 from .clauses import Clause
 from .config import Settings
 from .examples import EXAMPLES
@@ -26,8 +27,6 @@ RRF_K = 60
 # Each list contributes this many candidates to the fusion.
 FUSION_DEPTH = 50
 MAX_K = 200  # a results page, not a dump of the index
-# A filter leaving at most this many clauses is searched exactly over their vectors (~10 ms at 50,000).
-EXACT_FILTERED_MAX = 50_000
 # A question that names a place ("瑞金…", "成都…") is about that place's documents: their clauses get what
 # one more first place in the fusion is worth.
 PLACE_BONUS = 1.0 / (RRF_K + 1)
@@ -97,14 +96,6 @@ def search_request(query: str, k: int, mode: str) -> tuple[str, int]:
     return normalize_query(prepare_question(query)[0]), min(int(k), MAX_K)
 
 
-def top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
-    """The `depth` best rows, best first (ties by row): a partition first, so 10⁶ scores are not sorted."""
-    if len(scores) > depth:
-        part = np.argpartition(-scores, depth - 1)[:depth]
-        return part[np.lexsort((part, -scores[part]))]
-    return np.argsort(-scores, kind="stable")
-
-
 @dataclass
 class Searcher:
     """An index plus the embedder that built it; the model loads on the first dense query."""
@@ -171,29 +162,7 @@ class Searcher:
         return [int(row) for row in top_rows(scores, depth) if scores[row] > 0]
 
     def _dense_ranking(self, query_vector: np.ndarray, allowed: np.ndarray | None, depth: int) -> list[int]:
-        import faiss
-
-        n = len(self.index.clauses) if allowed is None else len(allowed)
-        if n == 0:
-            return []
-        index, query = self.index.dense, query_vector.reshape(1, -1).astype(np.float32)
-        if allowed is None:
-            _, rows = index.search(query, min(depth, n))
-            return [int(row) for row in rows[0] if row >= 0]
-        if not isinstance(index, faiss.IndexFlat) and n <= EXACT_FILTERED_MAX:
-            # An approximate index searched through a narrow filter misses rows (IVF probes only some lists):
-            # the filtered rows' own vectors, scored exactly, are both right and fast.
-            scores = np.asarray(self.index.vectors[allowed], dtype=np.float32) @ query[0]
-            return [int(allowed[i]) for i in top_rows(scores, depth)]
-        selector = faiss.IDSelectorBatch(allowed)
-        if isinstance(index, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)
-        elif isinstance(index, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
-        else:
-            params = faiss.SearchParameters(sel=selector)
-        _, rows = index.search(query, min(depth, n), params=params)
-        return [int(row) for row in rows[0] if row >= 0]
+        return self.index.dense.search(query_vector, depth, allowed, self.index.vectors)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:

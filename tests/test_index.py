@@ -229,15 +229,37 @@ def test_settings_take_the_index_folder_in_code_and_from_the_environment(tmp_pat
 def test_filtered_search_on_an_approximate_index(seed_index, embedder, kind, monkeypatch):
     """IVF and HNSW need their own search parameters for a filter, and IVF probes only some lists: a narrow
     filter is searched exactly over its rows; a wide one goes through the index with a selector."""
-    from rag import search
-    from rag.index import _faiss_index
+    from rag import ann
 
     folder, _ = seed_index
     loaded = PolicyIndex.load(folder)
-    loaded.dense = _faiss_index(np.asarray(loaded.vectors), kind)
+    vectors = np.asarray(loaded.vectors)
+    loaded.dense = ann.build_backend(kind, vectors, vectors.shape[1])
     approximate = Searcher(loaded, Settings(index_dir=folder), embedder)
     only = Filters(doc_ids=(SEEDS["huaiyin"],))
-    for exact_max in (search.EXACT_FILTERED_MAX, 0):
-        monkeypatch.setattr(search, "EXACT_FILTERED_MAX", exact_max)
+    for exact_max in (ann.EXACT_FILTERED_MAX, 0):
+        monkeypatch.setattr(ann, "EXACT_FILTERED_MAX", exact_max)
         hits = approximate.search("碳达峰工作方案 解读", k=5, mode="dense", filters=only)
         assert hits and {h.clause.doc_id for h in hits} == {SEEDS["huaiyin"]}
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_each_dense_backend_finds_the_nearest_rows_and_reloads_as_its_kind(tmp_path, kind, monkeypatch):
+    from rag import ann
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(400, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    backend = ann.build_backend(kind, vectors, 32)
+    assert len(backend) == 400
+    assert backend.search(vectors[7], 3)[0] == 7  # a stored vector is its own nearest row
+    allowed = np.arange(100, 200)
+    for exact_max in (ann.EXACT_FILTERED_MAX, 0):  # exact over the rows, and through FAISS with a selector
+        monkeypatch.setattr(ann, "EXACT_FILTERED_MAX", exact_max)
+        rows = backend.search(vectors[150], 5, allowed, vectors)
+        assert rows[0] == 150 and set(rows) <= set(allowed.tolist())
+    backend.save(tmp_path / "dense.faiss")
+    loaded = ann.load_backend(tmp_path / "dense.faiss")
+    assert type(loaded) is type(backend) and loaded.search(vectors[7], 1) == [7]
+    with pytest.raises(ValueError, match="use flat, hnsw, ivf"):
+        ann.build_backend("annoy", vectors, 32)
