@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -59,6 +59,7 @@ class IndexUnavailable(Exception):
 
 
 def rebuild_hint(folder: Path) -> str:
+    """The command that rebuilds the index at `folder`, for error messages."""
     return f"run `policy-rag index --index {folder}` (with the --corpus folders it was built from) to rebuild it"
 
 
@@ -91,7 +92,7 @@ def verify_checksums(folder: Path, manifest: dict) -> None:
 
 
 @contextlib.contextmanager
-def build_lock(folder: Path):
+def build_lock(folder: Path) -> Iterator[None]:
     """One indexing run per index folder at a time; the OS drops the lock when its process dies."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     lock_path = folder.with_name(f".{folder.name}.lock")
@@ -109,6 +110,8 @@ def build_lock(folder: Path):
 
 @dataclass
 class DocumentRecord:
+    """A document as the index keeps it: the cleaned text citations slice, its metadata, contacts and hash."""
+
     doc_id: str
     title: str
     path: str
@@ -121,16 +124,20 @@ class DocumentRecord:
 
     @classmethod
     def from_document(cls, document: PolicyDocument, content_hash: str) -> DocumentRecord:
+        """The record of a freshly cleaned document."""
         return cls(document.doc_id, document.title, document.path, content_hash, document.metadata,
                    [asdict(c) for c in document.contacts], document.text)
 
     @property
     def contact_list(self) -> list[Contact]:
+        """The document's contact lines as Contact records."""
         return [Contact(**c) for c in self.contacts]
 
 
 @dataclass
 class BuildReport:
+    """What an index build did: documents added, changed, unchanged, removed, skipped; what it embedded."""
+
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -185,6 +192,7 @@ class PolicyIndex:
 
     @property
     def model_id(self) -> str:
+        """The embedding model the index was built with."""
         return self.manifest["model"]["id"]
 
     @cached_property
@@ -201,16 +209,19 @@ class PolicyIndex:
         return {doc_id: np.asarray(r, dtype=np.int64) for doc_id, r in rows.items()}
 
     def clause(self, chunk_id: str) -> Clause | None:
+        """The clause with this chunk id, or None when the index has none."""
         row = self.rows.get(chunk_id)
         return None if row is None else self.clauses[row]
 
     @classmethod
     def exists(cls, folder: Path) -> bool:
+        """Whether `folder` holds an index (after finishing an interrupted swap)."""
         _recover(folder)
         return (folder / "manifest.json").exists()
 
     @classmethod
     def load(cls, folder: Path) -> PolicyIndex:
+        """The index at `folder`, checksums verified; IndexUnavailable says what is wrong and how to rebuild."""
 
         folder = Path(folder)
         _recover(folder)

@@ -21,12 +21,16 @@ from .documents import CATALOG_NAMES, NOT_DOCUMENTS, SUFFIXES, LoadError, doc_id
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file that was not indexed, and why (in Chinese, then English)."""
+
     path: str
     reason: str
 
 
 @dataclass(frozen=True)
 class IngestedDocument:
+    """A cleaned document and its clauses."""
+
     document: PolicyDocument
     clauses: list[Clause]
     structured: bool  # numbered headings were found; otherwise clauses are paragraphs
@@ -49,19 +53,24 @@ class Unchanged:
 
 @dataclass
 class IngestReport:
+    """A whole corpus ingested: its documents and the files skipped."""
+
     documents: list[IngestedDocument] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def clauses(self) -> list[Clause]:
+        """Every clause of every document, in corpus order."""
         return [clause for doc in self.documents for clause in doc.clauses]
 
     @property
     def unstructured(self) -> list[str]:
+        """The ids of documents without numbered headings (split into paragraphs instead)."""
         return [doc.document.doc_id for doc in self.documents if not doc.structured]
 
 
 def ingest_file(path: Path, catalog_entry: dict | None = None, settings: Settings | None = None) -> IngestedDocument:
+    """One file loaded, cleaned and split into clauses; LoadError says why it cannot be."""
     settings = settings or Settings()
     document = clean_document(load_document(path, catalog_entry, settings.max_file_bytes))
     if not document.text.strip():

@@ -34,6 +34,8 @@ PLACE_BONUS = 1.0 / (RRF_K + 1)
 
 @dataclass(frozen=True)
 class Filters:
+    """What a search is limited to; an empty Filters is false and limits nothing."""
+
     doc_ids: tuple[str, ...] = ()
     region: str | None = None  # substring of the catalogue region: "江西" matches 江西省赣州市瑞金市
     level: str | None = None  # province | city | district
@@ -45,6 +47,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class Hit:
+    """A ranked clause, with its fused score and its rank in each list (None where absent)."""
+
     rank: int
     score: float
     clause: Clause
@@ -52,6 +56,7 @@ class Hit:
     bm25_rank: int | None = None
 
     def to_dict(self) -> dict:
+        """The JSON object `policy-rag search --json` prints for a hit (DESIGN.md)."""
         c = self.clause
         return {
             "rank": self.rank, "score": round(self.score, 6), "chunk_id": c.chunk_id, "doc_id": c.doc_id,
@@ -86,7 +91,9 @@ class ClauseSearcher(Protocol):
     """The retriever interface: `Searcher` here (FAISS + BM25 in process), `rag.milvus.MilvusSearcher` on Milvus."""
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
-               vector: np.ndarray | None = None) -> list[Hit]: ...
+               vector: np.ndarray | None = None) -> list[Hit]:
+        """The k best clauses for the query, best first."""
+        ...
 
 
 def search_request(query: str, k: int, mode: str) -> tuple[str, int]:
@@ -124,15 +131,19 @@ class Searcher:
 
     @cached_property
     def places(self) -> dict[str, tuple[str, ...]]:
+        """document id -> the places it belongs to (its region's last part, its title's first)."""
         return {doc_id: document_places(d.title, d.metadata) for doc_id, d in self.index.documents.items()}
 
     def mentioned_documents(self, query: str) -> set[str]:
+        """The ids of documents whose place the query names."""
         return mentioned_documents(self.places, query)
 
     def embed_question(self, question: str) -> np.ndarray:
+        """The question's vector (loads the model on first use)."""
         return self._embedder().encode_queries([question])[0]
 
     def warm_up(self) -> None:
+        """Load the model and run one query, so the first asker does not wait for it."""
         self._embedder().encode_queries([EXAMPLES[0]])
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
@@ -194,7 +205,8 @@ class Searcher:
             for rank, (row, score) in enumerate(fused[:k], 1)
         ]
 
-    def timed_search(self, query: str, **kwargs) -> tuple[list[Hit], float]:
+    def timed_search(self, query: str, **kwargs: object) -> tuple[list[Hit], float]:
+        """The search's hits and how long it took, in milliseconds."""
         started = time.perf_counter()
         hits = self.search(query, **kwargs)
         return hits, (time.perf_counter() - started) * 1000
