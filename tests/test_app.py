@@ -184,7 +184,7 @@ def test_a_chat_goes_on_across_a_publish_and_a_delete(policy_app, tmp_path):
     assert "session-notice" not in history[-1]["content"]  # and no longer cites the deleted one
 
 
-def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path):
+def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monkeypatch):
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4")
     program = tmp_path / "setup.exe"
@@ -201,6 +201,13 @@ def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path):
     assert problems["garbled.txt"] == "无法识别文件编码" and "已被语料库" in problems[clash.name]
     assert not any("(" in problem for problem in problems.values() if problem)  # Chinese only, no English detail
     assert staged[-1].near_duplicate[0] == SEEDS["ruijin"] and "近似重复" in staged[-1].problem
+    # Over the size limit (1 MB here): refused by its size, in Chinese, before it is parsed.
+    monkeypatch.setattr(policy_app.desk, "settings", policy_app.settings.model_copy(update={"max_file_mb": 1}))
+    big = tmp_path / "big.txt"
+    big.write_text(NOTICE * (2 * 1024 * 1024 // len(NOTICE.encode()) + 1), encoding="utf-8")
+    (too_big,), _ = policy_app.stage([str(big)])
+    assert too_big.problem.startswith("文件过大") and not too_big.publishable
+    monkeypatch.undo()
     folder = policy_app.settings.upload_dir.resolve()
     for name in ("../../etc/cron.d/evil.txt", "/abs/path.txt", "a/../../b.docx", "\u202e.txt"):
         target = policy_app.desk.upload_target(name)
