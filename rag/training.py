@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answering import ISSUE_QUESTION, Answerer
+from .answering import ISSUE_QUESTION, OPENING_CHARS, Answerer
 from .evaluation import EvidenceLocator, Question, load_questions, overlaps
 from .features import FEATURES, matrix
 from .intent import analyse
@@ -60,7 +60,9 @@ class TrainingData:
         kept = [e for e in self.examples if len(e.x)]
         x = np.vstack([e.x for e in kept])
         y = np.concatenate([e.y for e in kept])
-        groups = np.concatenate([[i] * len(e.x) for i, e in enumerate(kept)])
+        # One fold group per question of a set: its generated negative goes with it, never to another fold.
+        ids: dict[tuple[str, str], int] = {}
+        groups = np.concatenate([[ids.setdefault((e.set_name, e.group), len(ids))] * len(e.x) for e in kept])
         names = np.concatenate([[e.set_name] * len(e.x) for e in kept])
         weights = np.ones(len(y))
         for name in set(names.tolist()):
@@ -101,7 +103,7 @@ def _elsewhere(answerer: Answerer, question: str, gold_docs: set[str]) -> Filter
     for place in intent.places:
         excluded.update(answerer.documents_of(place))
         excluded.update(d for d, doc in answerer.index.documents.items()
-                        if place in doc.title or place in doc.text[:200])
+                        if place in doc.title or place in doc.text[:OPENING_CHARS])
     allowed = tuple(d for d in answerer.index.documents if d not in excluded)
     return Filters(doc_ids=allowed) if allowed else None
 

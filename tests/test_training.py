@@ -14,7 +14,7 @@ from rag.cli import app
 from rag.evaluation import load_questions
 from rag.features import FEATURES
 from rag.scorer import AnswerScorer, ScorerUnavailable
-from rag.training import collect, train
+from rag.training import Example, TrainingData, collect, train
 
 from .conftest import ROOT
 
@@ -61,3 +61,17 @@ def test_a_damaged_weights_file_says_what_to_run(tmp_path):
 def test_training_refuses_a_test_set():
     result = CliRunner().invoke(app, ["train", "--seed-questions", "eval/questions.jsonl"])
     assert result.exit_code != 0 and "test set" in result.output
+
+
+def test_a_question_and_its_generated_negative_share_a_fold_group():
+    # Otherwise the out-of-fold probabilities that choose the thresholds see the question's twin in training.
+    def example(set_name, question_id, generated, rows):
+        return Example(set_name, question_id + ("#other" if generated else ""), question_id, not generated,
+                       np.ones((rows, len(FEATURES))), np.zeros(rows), generated)
+
+    data = TrainingData([example("seed-dev", "q1", False, 2), example("seed-dev", "q1", True, 3),
+                         example("ncp-dev", "q1", False, 1), example("seed-dev", "q2", False, 2)])
+    _, _, groups, weights = data.arrays()
+    assert groups.tolist() == [0, 0, 0, 0, 0, 1, 2, 2]  # same id in another set: another question
+    seed_rows = np.array([True] * 5 + [False] + [True] * 2)
+    assert np.isclose(weights[seed_rows].sum(), weights[~seed_rows].sum())  # each set weighs the same in all
