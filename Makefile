@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# torch is installed first, pinned to the CPU wheel, so nothing later resolves a multi-GB CUDA build.
+# torch is installed first and pinned, so nothing later resolves another build; the package index this project
+# installs from serves the CPU wheel (elsewhere, add --index-url https://download.pytorch.org/whl/cpu to TORCH).
 TORCH := torch==2.13.0
 
 INDEX ?= index
@@ -42,13 +43,15 @@ load: install
 	@test -f $(INDEX)/manifest.json || $(PY) -m rag index --index $(INDEX)
 	$(PY) eval/loadtest.py
 
-# Builds (or updates) index/ and index-noheader/ as needed, then writes eval/reports/<timestamp>/.
+# Builds (or updates) index/ and index-noheader/ as needed, then writes eval/reports/<timestamp>/. The dev set
+# by default (what tuning may look at); the test set is reported on once: make eval QUESTIONS=eval/questions.jsonl
+QUESTIONS ?= eval/dev_questions.jsonl
 eval: install
-	$(PY) -m rag eval --index $(INDEX)
+	$(PY) -m rag eval --questions $(QUESTIONS) --index $(INDEX)
 
 # The same with the 93 documents of ../shared/corpus-extra indexed as distractors (first run: ~10 min).
 eval-full: install
-	$(PY) -m rag eval --corpus corpus --corpus ../shared/corpus-extra --index index-full \
+	$(PY) -m rag eval --questions $(QUESTIONS) --corpus corpus --corpus ../shared/corpus-extra --index index-full \
 		--out eval/reports/$$(date +%Y%m%d-%H%M%S)-with-distractors
 
 # The answer scorer's weights (rag/data/answer_model.json) from the dev sets, seeded; builds index/ and

@@ -3,9 +3,9 @@
 Two copies of one policy differ in their headers, line breaks, a reposting site's title and the odd
 character the PDF text layer lost, so exact hashes miss them. Texts are compared on their 5-character
 shingles (letters, digits and CJK only): MinHash LSH finds candidates without comparing every pair, and
-the exact Jaccard similarity of the shingle sets decides. Measured on corpus-extra: the two `_a/_b` pairs
-score 0.80 and 0.89; the closest distinct documents (a regulation and its implementing rules, a plan and
-the opinions it implements) score at most 0.17.
+the exact Jaccard similarity of the shingle sets decides. Measured on corpus/ and corpus-extra (98 files):
+the two `_a/_b` pairs score 0.99 and 0.98; the closest distinct documents (a province's opinions and a
+city's plan implementing them) score 0.33.
 """
 
 from __future__ import annotations

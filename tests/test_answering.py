@@ -72,11 +72,11 @@ def test_staff_questions_quote_the_task_and_its_responsibility_note_once(answere
 
 
 def test_multi_document_questions_answer_per_document(answerer):
-    answer = answerer.ask("瑞金、成都和江西省2025年非化石能源消费比重目标分别是多少")
+    answer = answerer.ask("江西、成都、瑞金三地2025年非化石能源占能源消费比重各定了多少")
     assert len(answer.citations) == 3
-    for figure in ("27.4%", "42%", "18.3%"):
+    for figure in ("18.3%", "42%", "27.4%"):
         assert figure in answer.answer
-    assert [c.doc_id for c in answer.citations] == [SEEDS["ruijin"], SEEDS["chengdu"], SEEDS["jiangxi"]]
+    assert [c.doc_id for c in answer.citations] == [SEEDS["jiangxi"], SEEDS["chengdu"], SEEDS["ruijin"]]
     assert_traceable(answerer, answer)
     partial = answerer.ask("瑞金和北京2025年非化石能源消费比重目标分别是多少")
     assert "27.4%" in partial.answer and "北京：这些文件中没有北京的政策文件" in partial.answer

@@ -163,7 +163,7 @@ def small_run(tmp_path_factory, embedder):
     questions.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in [
         {"id": "h1", "question": "槐荫区碳达峰方案有问题找谁", "kind": "citizen", "lang": "zh-Hans",
          "evidence": ["联系人:刘峰0531-87589586"], "must_contain": ["0531-87589586"], "answer": ""},
-        {"id": "h2", "question": "槐荫区的产业体系是什么结构", "kind": "citizen", "lang": "zh-Hans",
+        {"id": "h2", "question": "槐荫区要建的现代化产业体系叫什么", "kind": "citizen", "lang": "zh-Hans",
          "evidence": ["“342”现代化产业体系结构"], "must_contain": ["342"], "answer": ""},
         {"id": "h3", "question": "槐荫区哪家医院看儿科好", "kind": "out-of-scope", "lang": "zh-Hans",
          "evidence": [], "must_contain": [], "answer": ""},
