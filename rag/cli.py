@@ -277,9 +277,6 @@ def evaluate(
     typer.echo(f"report: {report}")
 
 
-HELD_OUT = ("eval/questions.jsonl", "ncp/test.jsonl")
-
-
 @app.command()
 def train(
     seed_questions: Annotated[
@@ -302,6 +299,7 @@ def train(
     """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
     from .answering import Answerer
     from .embedding import Embedder
+    from .evaluation import is_held_out
     from .features import FEATURES
     from .index import PolicyIndex, build_index
     from .scorer import MODEL_PATH, AnswerScorer
@@ -313,7 +311,7 @@ def train(
     seed = SEED if seed is None else seed
 
     for path in (seed_questions, ncp_questions):
-        if any(path.as_posix().endswith(held) for held in HELD_OUT):
+        if is_held_out(path):
             raise typer.BadParameter(f"{path} is a test set: it is reported on, never trained on")
     settings = Settings()
     embedder = Embedder(settings)

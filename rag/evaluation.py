@@ -33,6 +33,15 @@ class QuestionSetError(Exception):
 
 
 
+# The test sets: reported on once, in aggregate; never trained or tuned on, never read failure by failure.
+HELD_OUT = ("eval/questions.jsonl", "ncp/test.jsonl")
+
+
+def is_held_out(path: Path) -> bool:
+    """Whether a question file is one of the test sets."""
+    return any(Path(path).as_posix().endswith(held) for held in HELD_OUT)
+
+
 @dataclass(frozen=True)
 class Question:
     """One evaluation question: its kind and script, the evidence strings, the key facts and any gold answer."""

@@ -22,6 +22,7 @@ from .evaluation import (
     QuestionSetError,
     RetrievalEvaluator,
     check_evidence,
+    is_held_out,
     load_questions,
     percentile,
 )
@@ -130,7 +131,7 @@ def run_evaluation(
         data["per_question"] = [{k: row[k] for k in kept} for row in data["per_question"]]
     answer, answers_from = _answer_source(answerer, answers_file)
     answers = AnswerEvaluator(questions, locator)(answer) if answer else None
-    return {
+    metrics = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "questions_file": str(questions_file),
         "n_questions": len(questions),
@@ -144,6 +145,17 @@ def run_evaluation(
         "failures": failures,
         "extractive_gold_not_in_corpus": unlocated,
     }
+    return aggregate_only(metrics) if is_held_out(questions_file) else metrics
+
+
+def aggregate_only(metrics: dict) -> dict:
+    """A test set's metrics without its questions, answers or failures: the tables only, so nobody tunes on it
+    failure by failure."""
+    answers = metrics.get("answers") or {}
+    hidden = ("question", "answer")
+    return {**metrics, "held_out": True, "failures": [],
+            "answers": {**answers, "per_question": [{k: v for k, v in row.items() if k not in hidden}
+                                                    for row in answers.get("per_question", [])]}}
 
 
 def default_out_dir(root: Path = Path("eval/reports")) -> Path:

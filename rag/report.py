@@ -105,7 +105,9 @@ def markdown(metrics: dict, previous: dict | None) -> str:
         lines += [f"{metrics['extractive_gold_not_in_corpus']} extractive gold answers do not occur verbatim in the "
                   "cleaned corpus: those questions cannot be hits.", ""]
     lines += ["## Worst retrieval failures (" + best + ")", ""]
-    if not metrics["failures"]:
+    if metrics.get("held_out"):
+        lines.append("Not listed: this is a test set, reported on in aggregate only.")
+    elif not metrics["failures"]:
         lines.append("None: every evidence string came back first.")
     for row in metrics["failures"]:
         ranks = ", ".join("missed" if r is None else f"rank {r}" for r in row["ranks"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -30,7 +31,7 @@ from rag.evaluation import (
     rouge_l_f1,
     script_matches,
 )
-from rag.harness import run_evaluation
+from rag.harness import aggregate_only, run_evaluation
 from rag.report import write_report
 
 from .conftest import CORPUS, ROOT, SEEDS
@@ -207,6 +208,21 @@ def test_the_report_has_tables_plots_and_the_change_since_last_time(small_run, t
     second = write_report(later, tmp_path / "20260102-000000")
     assert "same questions and corpus" in second.read_text(encoding="utf-8")
     assert "| hybrid | recall@5 |" in second.read_text(encoding="utf-8")
+
+
+def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(small_run, tmp_path):
+    from rag.evaluation import is_held_out
+
+    assert is_held_out(Path("eval/questions.jsonl")) and is_held_out(Path("../shared/ncp/test.jsonl"))
+    assert not is_held_out(Path("eval/dev_questions.jsonl")) and not is_held_out(Path("../shared/ncp/dev.jsonl"))
+    root, metrics = small_run
+    assert metrics["failures"]  # a run on any other set lists its worst failures
+    report = write_report(aggregate_only(metrics), tmp_path / "20260103-000000")
+    written = report.read_text(encoding="utf-8") + (report.parent / "metrics.json").read_text(encoding="utf-8")
+    assert "| hybrid |" in written and "reported on in aggregate only" in written
+    questions = [json.loads(line)["question"] for line in (root / "questions.jsonl").read_text("utf-8").splitlines()]
+    assert len(questions) == 3 and not any(question in written for question in questions)
+    assert "联系人刘峰,电话0531-87589586" not in written  # an answer's text
 
 
 def test_eval_command_refuses_a_broken_question_set(tmp_path, seed_index):
