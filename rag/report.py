@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 HEADLINE = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 ANSWER_COLUMNS = (
     ("key_fact_accuracy", "key facts"), ("citation_accuracy", "citations"),
@@ -166,7 +168,7 @@ def plots(metrics: dict, out: Path) -> None:
     fig.savefig(out / "per_kind.png", dpi=110)
     plt.close(fig)
 
-    _tradeoff(metrics, out, plt)
+    _tradeoff(metrics, out)
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, data in metrics["retrieval"].items():
@@ -182,34 +184,45 @@ def plots(metrics: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def tradeoff_curve(rows: list[dict], steps: int = 101) -> list[tuple[float, float, float]]:
-    """(threshold, answerable refused, out-of-scope refused) had refusal been decided at each threshold of the
-    answer scorer's probability; a question refused for another reason (a place with no document) stays refused."""
-    def refused(row: dict, t: float) -> bool:
-        p = row.get("probability")
-        return row["refused"] if p is None else p < t
+def plot_tradeoff(curve: list[dict], path: Path, title: str, chosen: float | None = None,
+                  limit: float | None = None) -> None:
+    """Writes the refusal trade-off (false refusals against unanswerable questions refused, one point per
+    threshold) as an image at `path`; `chosen` marks a threshold, `limit` the false-refusal bound."""
+    import matplotlib
 
-    answerable = [r for r in rows if r["kind"] != "out-of-scope"]
-    foreign = [r for r in rows if r["kind"] == "out-of-scope"]
-    curve = []
-    for t in (i / (steps - 1) for i in range(steps)):
-        curve.append((t, sum(refused(r, t) for r in answerable) / max(len(answerable), 1),
-                      sum(refused(r, t) for r in foreign) / max(len(foreign), 1)))
-    return curve
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.plot([c["false_refusals"] for c in curve], [c["unanswerable_refused"] for c in curve], marker=".", lw=1)
+    if chosen is not None:
+        pick = min(curve, key=lambda c: abs(c["threshold"] - chosen))
+        ax.scatter([pick["false_refusals"]], [pick["unanswerable_refused"]], color="red", zorder=3,
+                   label=f"refuse threshold {chosen:.3f}")
+        ax.legend(fontsize=8)
+    if limit is not None:
+        ax.axvline(limit, color="grey", ls="--", lw=0.8)
+    ax.set(xlabel="false refusals (answerable questions refused)", ylabel="unanswerable questions refused",
+           title=title, xlim=(0, 1), ylim=(0, 1.02))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
-def _tradeoff(metrics: dict, out: Path, plt) -> None:
+def _tradeoff(metrics: dict, out: Path) -> None:
+    """The trade-off had refusal been decided at each threshold of the scorer's probability. A question refused
+    for another reason (a place with no document) stays refused at every threshold."""
+    from .scorer import tradeoff
+
     rows = (metrics.get("answers") or {}).get("per_question", [])
     if not any(r.get("probability") is not None for r in rows):
         return
-    curve = tradeoff_curve(rows)
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.plot([c[1] for c in curve], [c[2] for c in curve], marker=".", lw=1)
-    ax.set(xlabel="false refusals (answerable refused)", ylabel="out-of-scope refused", xlim=(0, 1), ylim=(0, 1.02),
-           title="Refusal trade-off over the scorer's threshold")
-    fig.tight_layout()
-    fig.savefig(out / "tradeoff.png", dpi=110)
-    plt.close(fig)
+    outcomes = [{"answerable": r["kind"] != "out-of-scope", "correct": False,
+                 "p": r["probability"] if r.get("probability") is not None
+                 else (-1.0 if r["refused"] else float("inf"))} for r in rows]
+    curve = tradeoff(outcomes, np.linspace(0.0, 1.0, 101))
+    plot_tradeoff(curve, out / "tradeoff.png", "Refusal trade-off over the scorer's threshold")
 
 
 def write_report(metrics: dict, out: Path, reports_root: Path | None = None) -> Path:

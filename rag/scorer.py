@@ -96,3 +96,21 @@ def _load(path: Path) -> AnswerScorer:
         raise ScorerUnavailable(f"答案评分模型与特征不符 (answer model {path} was trained on other features): "
                                 "run `policy-rag train`")
     return scorer
+
+
+def tradeoff(outcomes: list[dict], thresholds: np.ndarray) -> list[dict]:
+    """For each refuse threshold: false refusals (answerable refused), unanswerable refused, and how often an
+    answer's best sentence is correct. An outcome is {"answerable", "p" (the best sentence's probability),
+    "correct"}; training reads it out of fold, the eval report from the answers given."""
+    answerable = [o for o in outcomes if o["answerable"]]
+    other = [o for o in outcomes if not o["answerable"]]
+    curve = []
+    for t in thresholds.tolist():
+        answered = [o for o in answerable if o["p"] >= t]
+        curve.append({
+            "threshold": t,
+            "false_refusals": 1 - len(answered) / max(len(answerable), 1),
+            "unanswerable_refused": sum(o["p"] < t for o in other) / max(len(other), 1),
+            "precision": sum(o["correct"] for o in answered) / max(len(answered), 1),
+        })
+    return curve

@@ -25,7 +25,8 @@ from .answering import ISSUE_QUESTION, OPENING_CHARS, Answerer
 from .evaluation import EvidenceLocator, Question, load_questions, overlaps
 from .features import FEATURES, matrix
 from .intent import analyse
-from .scorer import MODEL_PATH, AnswerScorer
+from .report import plot_tradeoff
+from .scorer import MODEL_PATH, AnswerScorer, tradeoff
 from .search import Filters
 
 log = logging.getLogger(__name__)
@@ -161,22 +162,6 @@ def question_outcomes(data: TrainingData, p: np.ndarray) -> list[dict]:
     return outcomes
 
 
-def tradeoff(outcomes: list[dict], thresholds: np.ndarray) -> list[dict]:
-    """For each refuse threshold: false refusals (answerable refused) and unanswerable refused."""
-    answerable = [o for o in outcomes if o["answerable"]]
-    other = [o for o in outcomes if not o["answerable"]]
-    curve = []
-    for t in thresholds.tolist():
-        answered = [o for o in answerable if o["p"] >= t]
-        curve.append({
-            "threshold": t,
-            "false_refusals": 1 - len(answered) / max(len(answerable), 1),
-            "unanswerable_refused": sum(o["p"] < t for o in other) / max(len(other), 1),
-            "precision": sum(o["correct"] for o in answered) / max(len(answered), 1),
-        })
-    return curve
-
-
 def choose_thresholds(curve: list[dict]) -> tuple[float, float]:
     """Refuse below the highest threshold whose false refusals stay within MAX_FALSE_REFUSALS; answer
     confidently from the lowest threshold whose answers quote a gold sentence MIN_CONFIDENT_PRECISION of the time."""
@@ -184,28 +169,6 @@ def choose_thresholds(curve: list[dict]) -> tuple[float, float]:
     confident = [c["threshold"] for c in curve
                  if c["threshold"] >= refuse and c["precision"] >= MIN_CONFIDENT_PRECISION]
     return refuse, (min(confident) if confident else max(refuse, curve[-1]["threshold"]))
-
-
-def plot_tradeoff(curve: list[dict], chosen: float, path: Path) -> None:
-    """Writes the refusal trade-off curve, the chosen refuse threshold marked, as an image at `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.plot([c["false_refusals"] for c in curve], [c["unanswerable_refused"] for c in curve], marker=".", lw=1)
-    pick = min(curve, key=lambda c: abs(c["threshold"] - chosen))
-    ax.scatter([pick["false_refusals"]], [pick["unanswerable_refused"]], color="red", zorder=3,
-               label=f"refuse threshold {chosen:.3f}")
-    ax.axvline(MAX_FALSE_REFUSALS, color="grey", ls="--", lw=0.8)
-    ax.set(xlabel="false refusals (answerable dev questions refused)", ylabel="unanswerable dev questions refused",
-           title="Answer scorer: refusal trade-off (dev, out-of-fold)", xlim=(0, 1), ylim=(0, 1.02))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def train(data: TrainingData, seed: int = SEED, out: Path = MODEL_PATH, report_dir: Path | None = None,
@@ -226,7 +189,8 @@ def train(data: TrainingData, seed: int = SEED, out: Path = MODEL_PATH, report_d
                "weights": scorer.weights_by_importance(), "version": scorer.version,
                "by_set": _by_set(outcomes, refuse, answer)}
     if report_dir is not None:
-        plot_tradeoff(curve, refuse, report_dir / "answer_tradeoff.png")
+        plot_tradeoff(curve, report_dir / "answer_tradeoff.png", "Answer scorer: refusal trade-off (dev, out-of-fold)",
+                      chosen=refuse, limit=MAX_FALSE_REFUSALS)
         (report_dir / "answer_training.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1),
                                                           encoding="utf-8")
     return scorer, figures

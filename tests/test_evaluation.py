@@ -7,6 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -223,6 +224,23 @@ def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(sma
     questions = [json.loads(line)["question"] for line in (root / "questions.jsonl").read_text("utf-8").splitlines()]
     assert len(questions) == 3 and not any(question in written for question in questions)
     assert "联系人刘峰,电话0531-87589586" not in written  # an answer's text
+
+
+def test_the_refusal_tradeoff_is_one_computation_for_training_and_reports(small_run, tmp_path):
+    from rag.scorer import tradeoff
+
+    outcomes = [{"answerable": True, "p": 0.9, "correct": True}, {"answerable": True, "p": 0.2, "correct": False},
+                {"answerable": False, "p": 0.1, "correct": False}, {"answerable": False, "p": -1.0, "correct": False}]
+    low, middle, high = tradeoff(outcomes, np.array([0.0, 0.15, 0.5]))
+    assert (low["false_refusals"], low["unanswerable_refused"]) == (0.0, 0.5)  # -1: refused for another reason
+    assert (middle["false_refusals"], middle["unanswerable_refused"], middle["precision"]) == (0.0, 1.0, 0.5)
+    assert (high["false_refusals"], high["precision"]) == (0.5, 1.0)
+    _, metrics = small_run
+    rows = metrics["answers"]["per_question"]
+    with_p = dict(metrics, answers={**metrics["answers"],
+                                    "per_question": [dict(r, probability=0.5) for r in rows]})
+    report = write_report(with_p, tmp_path / "20260104-000000")
+    assert (report.parent / "tradeoff.png").stat().st_size > 0
 
 
 def test_eval_command_refuses_a_broken_question_set(tmp_path, seed_index):
