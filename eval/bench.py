@@ -147,7 +147,7 @@ def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
     started = time.perf_counter()
     embedder.encode_passages(["碳达峰"])  # loads the passage encoder when it is another one
     out["passage_model_load_s"] = time.perf_counter() - started
-    out["encoder_id"], out["query_engine"] = embedder.encoder_id, embedder.query_engine
+    out["encoder_id"], out["query_engine"] = embedder.encoder_id, embedder.query_encoder
     texts = [c.passage() for doc in ingest([ROOT / "corpus"]).documents for c in doc.clauses]
     started = time.perf_counter()
     embedder.encode_passages(texts)

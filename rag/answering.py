@@ -26,7 +26,7 @@ from .places import region_places
 from .responsibility import notes_in
 from .scorer import AnswerScorer
 from .search import Filters, Hit, Searcher
-from .sentences import SENTENCE
+from .sentences import SENTENCE, line_start
 from .textnorm import is_traditional, prepare_question, to_traditional, traditional_variant
 from .vocabulary import GREETINGS
 
@@ -204,11 +204,11 @@ class Answerer:
         the neighbouring sentences of its clause the scorer also finds likely to answer (a list that goes on)."""
         text = self.index.documents[best.clause.doc_id].text
         start, end = self._trim(text[best.start:best.end], best.start, intent)
-        line_start = max(text.rfind("\n", best.clause.start, best.start) + 1, best.clause.start)
-        lead = text[line_start:best.start]
+        paragraph = line_start(text, best.clause, best.start)
+        lead = text[paragraph:best.start]
         if intent.years and any(y in lead and y not in text[start:end] for y in intent.years) \
-                and end - line_start <= 3 * MAX_QUOTE:
-            start = line_start
+                and end - paragraph <= 3 * MAX_QUOTE:
+            start = paragraph
         siblings = sorted((c for c in options if c.clause.chunk_id == best.clause.chunk_id), key=lambda c: c.start)
         floor = max(self.scorer.refuse_threshold, best.probability / 2)
         at = next(i for i, c in enumerate(siblings) if c.start == best.start)

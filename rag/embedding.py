@@ -77,11 +77,6 @@ class Embedder:
         self.load_seconds = time.perf_counter() - started
 
     @property
-    def query_engine(self) -> str:
-        """The canonical name of the encoder questions go through (e.g. onnx-fp32)."""
-        return self.query_encoder
-
-    @property
     def encoder_id(self) -> str:
         """What computed the passage vectors, with anything that changes them (the ONNX export recipe)."""
         if self.passage_encoder.startswith("onnx-"):

@@ -22,7 +22,7 @@ from .index import PolicyIndex
 from .intent import YEAR, Intent
 from .responsibility import notes_in
 from .search import Hit
-from .sentences import is_heading
+from .sentences import is_heading, line_start
 from .vocabulary import SYNONYMS
 
 DIGIT = re.compile(r"\d")
@@ -217,9 +217,8 @@ class FeatureBuilder:
     @staticmethod
     def _paragraph_lead(text: str, clause: Clause, start: int) -> str:
         """The first sentence of the line `start` sits on ("到2025年,…"): its year governs what follows."""
-        line_start = max(text.rfind("\n", clause.start, start) + 1, clause.start)
-        end = min(len(text), line_start + 60, start)
-        return text[line_start:end]
+        lead = line_start(text, clause, start)
+        return text[lead:min(len(text), lead + 60, start)]
 
     @staticmethod
     def _relative(found: list[Candidate], clause_sims: list[float]) -> None:

@@ -42,3 +42,9 @@ def split(clause: Clause, row: int = 0) -> list[Sentence]:
         local = match.start() + raw.find(text)
         found.append(Sentence(row, clause.start + local, clause.start + local + len(text)))
     return found
+
+
+def line_start(text: str, clause: Clause, position: int) -> int:
+    """Where the line holding `position` starts, within its clause: a paragraph's lead ("到2025年,…") governs
+    the sentences after it."""
+    return max(text.rfind("\n", clause.start, position) + 1, clause.start)

