@@ -20,7 +20,7 @@ import numpy as np
 from .clauses import Clause
 from .config import Settings
 from .examples import EXAMPLES
-from .features import DATE, DUTY_WORDS, ISSUE_WORDS, Candidate, FeatureBuilder, TermStatistics, matrix
+from .features import DATE, DUTY_WORDS, ISSUE_VERBS, ISSUE_WORDS, Candidate, FeatureBuilder, TermStatistics, matrix
 from .intent import Intent, analyse
 from .places import region_places
 from .responsibility import notes_in
@@ -31,8 +31,8 @@ from .textnorm import is_traditional, prepare_question, to_traditional, traditio
 from .vocabulary import GREETINGS
 
 SEGMENT = re.compile(r"[^，,]+[，,]?")
-ISSUE_QUESTION = re.compile(r"(?:哪天|哪一天|什么时候|哪年|日期|时间|何时).*(?:印发|发布|出台|通过|公布|施行)|"
-                            r"(?:印发|发布|出台|通过|公布|施行).*(?:哪天|哪一天|什么时候|哪年|日期|时间|何时)")
+WHEN = "哪天|哪一天|什么时候|哪年|日期|时间|何时"
+ISSUE_QUESTION = re.compile(rf"(?:{WHEN}).*(?:{ISSUE_VERBS})|(?:{ISSUE_VERBS}).*(?:{WHEN})")
 # A date standing alone: in brackets under a title (（2022年4月6日）) or on a line of its own (a signature).
 STANDALONE_DATE = re.compile(r"[（(]\s*\d{4}年\d{1,2}月\d{1,2}日\s*[)）]|^\s*\d{4}年\d{1,2}月\d{1,2}日\s*$", re.M)
 MAX_QUOTE = 150

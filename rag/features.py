@@ -28,7 +28,8 @@ from .vocabulary import SYNONYMS
 DIGIT = re.compile(r"\d")
 DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?")
 DUTY_WORDS = re.compile(r"负责|牵头|统筹|组织|配合")
-ISSUE_WORDS = re.compile(r"印发|发布|出台|通过|公布|施行|颁布")
+ISSUE_VERBS = "印发|发布|出台|通过|公布|施行|颁布"  # what a document's issue date is the date of
+ISSUE_WORDS = re.compile(ISSUE_VERBS)
 STATS_SAMPLE = 20_000
 
 FEATURES = (

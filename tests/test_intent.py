@@ -67,3 +67,12 @@ def test_a_named_place_lifts_its_own_documents_in_a_hybrid_ranking(searcher, mon
 
     assert with_bonus[0] == ruijin and top5(with_bonus) >= top5(without)
     assert with_bonus != without  # the bonus changes the order it is meant to change
+
+
+def test_a_when_issued_question_is_read_with_the_verbs_a_document_is_dated_by():
+    from rag.answering import ISSUE_QUESTION
+    from rag.features import ISSUE_WORDS
+
+    for verb in ISSUE_WORDS.pattern.split("|"):  # one list of verbs for questions and for dated lines
+        assert ISSUE_QUESTION.search(f"这份文件是哪天{verb}的") and ISSUE_QUESTION.search(f"{verb}日期是什么时候")
+    assert not ISSUE_QUESTION.search("碳达峰的时间目标是什么")
