@@ -51,16 +51,38 @@ class DuplicateFinder:
         self.lsh = MinHashLSH(threshold=max(0.1, threshold - 0.2), num_perm=PERMUTATIONS)
         self.sets: dict[str, set[str]] = {}
 
+    def find(self, text: str, exclude: str | None = None) -> tuple[str, float] | None:
+        """(document id, similarity) of the document added before that `text` duplicates, else None; nothing
+        is remembered (a staged upload is checked against the index this way)."""
+        return self._closest(*_signed(text), exclude)
+
+    def add(self, doc_id: str, text: str) -> None:
+        """Remember a document for later checks."""
+        self._add(doc_id, *_signed(text))
+
     def check(self, doc_id: str, text: str) -> tuple[str, float] | None:
         """(kept document id, similarity) when `text` duplicates an earlier document, else None; a new
         document is remembered for later checks."""
-        grams = shingles(text)
-        signature = MinHash(num_perm=PERMUTATIONS)
-        signature.update_batch([g.encode("utf-8") for g in grams])
-        scored = [(jaccard(grams, self.sets[other]), other) for other in self.lsh.query(signature)]
+        grams, signature = _signed(text)
+        same = self._closest(grams, signature)
+        if same is None:
+            self._add(doc_id, grams, signature)
+        return same
+
+    def _closest(self, grams: set[str], signature: MinHash, exclude: str | None = None) -> tuple[str, float] | None:
+        # LSH proposes candidates; the exact Jaccard of the shingle sets decides.
+        scored = [(jaccard(grams, self.sets[other]), other) for other in self.lsh.query(signature) if other != exclude]
         best = max(scored, default=None)
-        if best and best[0] >= self.threshold:
-            return best[1], round(best[0], 3)
+        return (best[1], round(best[0], 3)) if best and best[0] >= self.threshold else None
+
+    def _add(self, doc_id: str, grams: set[str], signature: MinHash) -> None:
         self.sets[doc_id] = grams
         self.lsh.insert(doc_id, signature)
-        return None
+
+
+def _signed(text: str) -> tuple[set[str], MinHash]:
+    """The text's shingles and their MinHash signature."""
+    grams = shingles(text)
+    signature = MinHash(num_perm=PERMUTATIONS)
+    signature.update_batch([g.encode("utf-8") for g in grams])
+    return grams, signature

@@ -152,6 +152,19 @@ def test_near_duplicate_pairs_of_corpus_extra_are_found_and_nothing_else(extra_r
     }
 
 
+def test_finding_a_duplicate_remembers_nothing_and_can_leave_a_document_out(extra_report):
+    # How the staff desk checks an upload against the index: the build's rule, without adding the upload.
+    docs = {d.document.doc_id: d.document.text for d in extra_report.documents}
+    a, b = "heilongjiang_eco_dept_carbon_rolling_plan_a", "heilongjiang_eco_dept_carbon_rolling_plan_b"
+    finder = DuplicateFinder()
+    finder.add(a, docs[a])
+    kept, similarity = finder.find(docs[b])
+    assert kept == a and similarity >= 0.6
+    assert finder.find(docs[b], exclude=a) is None  # re-uploading a document is not its own duplicate
+    assert set(finder.sets) == {a}
+    assert finder.find(docs["law_market_entity_registration_rules"]) is None
+
+
 def test_a_regulation_and_its_implementing_rules_are_not_duplicates(extra_report):
     docs = {d.document.doc_id: d.document.text for d in extra_report.documents}
     a = shingles(docs["law_market_entity_registration_regulation"])
