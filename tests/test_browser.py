@@ -136,7 +136,7 @@ def test_a_citizen_asks_in_a_real_browser(browser, live_url, policy_app, width):
         page.fill("#comment textarea", "这个数字对吗？")
         first.hover()
         page.locator("#chat button[aria-label='有误']").first.click()
-        page.wait_for_function("document.querySelector('#thanks').innerText.includes('谢谢')", timeout=10000)
+        page.wait_for_function("document.querySelector('#thanks').innerText.includes('谢谢')", timeout=30000)
         assert page.input_value("#comment textarea") == ""
         record = json.loads(policy_app.settings.feedback_path.read_text(encoding="utf-8").splitlines()[-1])
         assert record["question"] == FIRST and record["rating"] == "wrong" and record["comment"] == "这个数字对吗？"
@@ -163,7 +163,7 @@ def test_a_citizen_asks_in_a_real_browser(browser, live_url, policy_app, width):
 
         # Clearing empties the conversation, its sources and its notices.
         page.click("#clear")
-        page.wait_for_function("document.querySelectorAll('#chat .message-row').length === 0", timeout=10000)
+        page.wait_for_function("document.querySelectorAll('#chat .message-row').length === 0", timeout=30000)
         assert page.inner_text("#thanks").strip() == ""
 
         # A Traditional question: answer, sources, labels and the follow-up in Traditional.
@@ -203,7 +203,7 @@ def test_clause_lookup_in_a_real_browser(browser, live_url, width):
         page.keyboard.press("Escape")
         page.locator("#results span.text", has_text="市工信局").first.click()
         page.wait_for_function("document.querySelector('#clause-context').innerText.includes('牵头：市工信局')",
-                               timeout=10000)
+                               timeout=30000)
         with page.expect_download() as download:
             page.get_by_role("button", name="导出 CSV").click()
         assert download.value.suggested_filename == f"条款检索_建材行业-牵头_{datetime.now():%Y%m%d}.csv"
@@ -243,7 +243,7 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, 
     context, page = _page(browser, live_url, width)
     try:
         _login(page, live_url, STAFF_PASSWORD + "x")
-        page.wait_for_selector("text=凭据不正确", timeout=10000)  # a wrong password opens nothing
+        page.wait_for_selector("text=凭据不正确", timeout=30000)  # a wrong password opens nothing
         _login(page, live_url, STAFF_PASSWORD)
         page.wait_for_selector("#parse", timeout=30000)
 
@@ -272,7 +272,7 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, 
         assert page.get_by_role("option", name="关于推进社区充电设施建设的通知").count() == 1
         page.keyboard.press("Escape")
         _open_tab(page, "审计日志")
-        page.wait_for_function(f"document.querySelector('#audit').innerText.includes('{notice.name}')", timeout=10000)
+        page.wait_for_function(f"document.querySelector('#audit').innerText.includes('{notice.name}')", timeout=30000)
         assert STAFF_USER in page.inner_text("#audit") and "发布" in page.inner_text("#audit")
         _open_tab(page, "文件管理")
         page.locator("#removable input").click()
