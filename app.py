@@ -268,7 +268,7 @@ class PolicyApp:
         return staged, preview_markdown(staged)
 
     def publish(self, staged: list[Staged] | None, request: gr.Request,
-                progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[Staged] | None, str]:
+                progress: gr.Progress = gr.Progress()) -> tuple[list[Staged] | None, str]:
         """The staged list to keep (all of it on failure, only the unpublishable after a publish) and a message."""
         user = getattr(request, "username", None) or "unknown"
         ready = [s for s in staged or [] if s.publishable]
@@ -288,7 +288,7 @@ class PolicyApp:
         return [s for s in staged if not s.publishable], message
 
     def delete(self, doc_id: str | None, confirmed: bool, request: gr.Request,
-               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, bool]:
+               progress: gr.Progress = gr.Progress()) -> tuple[str, bool]:
         """A message on the outcome and the confirm box's new value (cleared once a deletion was attempted)."""
         if not doc_id:
             return "请选择要删除的文件。", confirmed

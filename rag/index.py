@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,6 +49,9 @@ from .lexical import BM25Index, add_words, tokenize
 from .responsibility import Contact
 from .sentences import split as split_sentences
 from .vocabulary import VOCABULARY_VERSION
+
+if TYPE_CHECKING:
+    from .embedding import Progress
 
 FORMAT_VERSION = 1
 # Bump when cleaning or chunking changes what a file yields: every file is then re-ingested.
@@ -293,7 +297,7 @@ def build_index(
     folder: Path,
     settings: Settings,
     embedder_factory: Callable[[], object],
-    progress: bool = False,
+    progress: Progress = False,
 ) -> BuildReport:
     """Build or update the index at `folder` from the corpus: only new or changed files are embedded."""
     folder = Path(folder)
@@ -302,7 +306,7 @@ def build_index(
 
 
 def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedder_factory: Callable[[], object],
-           progress: bool) -> BuildReport:
+           progress: Progress) -> BuildReport:
     started = time.perf_counter()
     # The embedder is made first: which encoder computes the vectors decides whether old ones can be reused.
     embedder = embedder_factory()
@@ -395,7 +399,7 @@ def _answer_model_version() -> str | None:
 
 
 def _sentence_vectors(clauses: list[Clause], documents: dict[str, DocumentRecord], previous: PolicyIndex | None,
-                      dim: int, embedder, progress: bool, report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
+                      dim: int, embedder, progress: Progress, report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
     """Every clause's sentences and their vectors; a sentence whose text the previous index holds is reused."""
     rows = [(row, s.start, s.end) for row, clause in enumerate(clauses) for s in split_sentences(clause, row)]
     texts = [documents[clauses[row].doc_id].text[start:end] for row, start, end in rows]

@@ -354,8 +354,19 @@ class DocumentDesk:
 
     def _reindex(self, progress: Callable[[float, str], None]) -> BuildReport:
         progress(0.05, "正在更新索引…")
+
+        # The build embeds new clauses, then their sentences: each run fills half of the bar, so it only moves on.
+        runs = {"count": 0, "done": 0, "total": None}
+
+        def embedded(done: int, total: int) -> None:
+            if total != runs["total"] or done <= runs["done"]:  # a new run has begun
+                runs["count"] += 1
+            runs["done"], runs["total"] = done, total
+            half = min(runs["count"], 2) - 1 + done / max(total, 1)
+            progress(0.05 + 0.44 * half, f"正在计算向量 {done}/{total} 段")
+
         report = build_index(self.settings.all_corpus_dirs(), self.settings.index_dir, self.settings,
-                             self.embedder_factory, progress=True)
+                             self.embedder_factory, progress=embedded)
         progress(0.95, "正在加载新索引…")
         self.on_change()
         return report

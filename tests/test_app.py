@@ -128,8 +128,14 @@ def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(po
     assert not _cites(policy_app.api_ask(NOTICE_QUESTION), item.doc_id)
     assert item.doc_id not in policy_app.index.documents
 
-    report = policy_app.desk.publish(staged, STAFF_USER)
+    reported = []
+    report = policy_app.desk.publish(staged, STAFF_USER, lambda fraction, text: reported.append((fraction, text)))
     assert report.added == [item.doc_id]
+    # Progress in Chinese only, moving forward, through the embedding batches (no library's own bar).
+    assert any(text.startswith("正在计算向量") for _, text in reported)
+    assert all(0 <= f <= 1 and not re.search(r"[A-Za-z]", text) for f, text in reported)
+    fractions = [f for f, _ in reported]
+    assert fractions == sorted(fractions) and fractions[-1] >= 0.95  # a bar that only moves forward
     answer = policy_app.api_ask(NOTICE_QUESTION)
     assert _cites(answer, item.doc_id) and "200根" in answer["answer"]
     record = policy_app.audit.records()[-1]
