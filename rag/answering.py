@@ -46,17 +46,21 @@ WELCOME = f"您好！我可以根据政策文件回答问题，并注明出处�
 HEDGE = "文件中没有直接的表述；与此最相关的规定是"
 
 
+CONTENT = re.compile(r"[\u4e00-\u9fff]|[a-z]{2}")
+
+
 def _contact(contact, **extra) -> dict:
     """A document's contact as answers carry it in `contacts` (the JSON contract), with where it came from."""
     return {"name": contact.name, "phone": contact.phone, "organisation": contact.organisation, **extra}
 
 
 def has_content(text: str) -> bool:
-    """A message that asks something: words left once greetings, punctuation and emoji are removed."""
+    """Whether a message asks something: a word (a Chinese character, two Latin letters) is left once greetings,
+    punctuation and emoji are removed. A bare number ("0", "2025") asks nothing a clause could answer."""
     rest = text.lower()
     for greeting in sorted(GREETINGS, key=len, reverse=True):
         rest = rest.replace(greeting, "")
-    return any(ch.isalnum() for ch in rest)
+    return bool(CONTENT.search(rest))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-# Longest first: 自治区 must not be read as 区.
+# 自治区 and 特别行政区 are listed whole: without them 内蒙古自治区 would be read as the place 内蒙古自治.
 ADMIN_SUFFIXES = ("特别行政区", "自治区", "地区", "新区", "省", "市", "区", "县", "州", "盟", "旗")
 _SUFFIX = "|".join(ADMIN_SUFFIXES)
 # A run of two to seven characters before a suffix: 江西省赣州市瑞金市 -> 江西, 赣州, 瑞金.

@@ -177,7 +177,7 @@ def test_a_refused_question_does_not_set_the_topic_of_the_next(answerer):
     assert "新能源汽车" in chengdu.resolved_question and "80万辆" in chengdu.answer
 
 
-@pytest.mark.parametrize("message", ["你好", "🙂🙂🙂", "？？？", "您好，在吗"])
+@pytest.mark.parametrize("message", ["你好", "🙂🙂🙂", "？？？", "您好，在吗", "0", "2025"])
 def test_a_message_without_content_gets_a_welcome_not_a_quote(answerer, message):
     answer = answerer.ask(message)
     assert answer.answer == WELCOME and not answer.citations and not answer.related
@@ -187,6 +187,7 @@ def test_when_issued_finds_the_date_under_the_title(answerer):
     answer = answerer.ask("江西省做好碳达峰碳中和工作的实施意见是哪天发布的？")
     assert not answer.refused and "2022年4月6日" in answer.answer
     assert answer.citations[0].doc_id == SEEDS["jiangxi"]
+    assert answer.why.get("issue_date") and answer.citations[0].start < 300  # the document's opening lines
     assert_traceable(answerer, answer)
 
 

@@ -145,6 +145,9 @@ def test_regulation_articles_keep_their_enumerated_items():
     (article,) = [c for c in clauses if c.section == "第二章 机构及其职责 › 第九条"]
     assert "(三)确定住房公积金的最高贷款额度；" in article.text
     assert article.text.startswith("第九条住房公积金管理委员会在住房公积金管理方面履行下列职责：")
+    # An article whose items run over several lines keeps them too (第九条's one-line items fold back anyway).
+    (withdrawal,) = [c for c in clauses if c.section.startswith("第四章 提取和使用 › 第二十四条")]
+    assert withdrawal.section == "第四章 提取和使用 › 第二十四条" and "(六)房租超出" in withdrawal.text
 
 
 def test_responsibility_notes_from_the_corpus():
