@@ -149,13 +149,18 @@ def run_evaluation(
 
 
 def aggregate_only(metrics: dict) -> dict:
-    """A test set's metrics without its questions, answers or failures: the tables only, so nobody tunes on it
-    failure by failure."""
+    """A test set's metrics with the tables and what the plots need, and nothing that names a question: no
+    failures, no ids, text or answers, rows not in file order. Nobody can tune on it failure by failure."""
+    def anonymous(rows: list[dict], kept: tuple[str, ...]) -> list[dict]:
+        rows = [{k: row[k] for k in kept if k in row} for row in rows]
+        return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True, default=str))
+
+    retrieval = {method: {**data, "per_question": anonymous(data["per_question"], ("kind", "ranks", "latency_ms"))}
+                 for method, data in metrics["retrieval"].items()}
     answers = metrics.get("answers") or {}
-    hidden = ("question", "answer")
-    return {**metrics, "held_out": True, "failures": [],
-            "answers": {**answers, "per_question": [{k: v for k, v in row.items() if k not in hidden}
-                                                    for row in answers.get("per_question", [])]}}
+    answer_rows = anonymous(answers.get("per_question", []), ("kind", "refused", "probability", "latency_ms"))
+    return {**metrics, "held_out": True, "failures": [], "retrieval": retrieval,
+            "answers": {**answers, "per_question": answer_rows}}
 
 
 def default_out_dir(root: Path = Path("eval/reports")) -> Path:

@@ -216,13 +216,21 @@ def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(sma
 
     assert is_held_out(Path("eval/questions.jsonl")) and is_held_out(Path("../shared/ncp/test.jsonl"))
     assert not is_held_out(Path("eval/dev_questions.jsonl")) and not is_held_out(Path("../shared/ncp/dev.jsonl"))
+    copy = tmp_path / "my-questions.jsonl"  # a copy elsewhere, under another name, is still the test set
+    copy.write_bytes((ROOT / "eval" / "questions.jsonl").read_bytes())
+    assert is_held_out(copy)
     root, metrics = small_run
     assert metrics["failures"]  # a run on any other set lists its worst failures
     report = write_report(aggregate_only(metrics), tmp_path / "20260103-000000")
     written = report.read_text(encoding="utf-8") + (report.parent / "metrics.json").read_text(encoding="utf-8")
     assert "| hybrid |" in written and "reported on in aggregate only" in written
-    questions = [json.loads(line)["question"] for line in (root / "questions.jsonl").read_text("utf-8").splitlines()]
-    assert len(questions) == 3 and not any(question in written for question in questions)
+    questions = [json.loads(line) for line in (root / "questions.jsonl").read_text("utf-8").splitlines()]
+    assert len(questions) == 3 and not any(q["question"] in written for q in questions)
+    hidden = aggregate_only(metrics)
+    rows = [row for data in hidden["retrieval"].values() for row in data["per_question"]]
+    rows += hidden["answers"]["per_question"]
+    assert rows and not any("id" in row or "question" in row or "answer" in row for row in rows)
+    assert not any(f'"{q["id"]}"' in json.dumps(hidden) for q in questions)  # no id anywhere
     assert "联系人刘峰,电话0531-87589586" not in written  # an answer's text
 
 
