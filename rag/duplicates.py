@@ -11,6 +11,7 @@ city's plan implementing them) score 0.33.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from datasketch import MinHash, MinHashLSH
@@ -45,8 +46,11 @@ class Duplicate:
 class DuplicateFinder:
     """Add documents in corpus order; each is either new or the near duplicate of one added before."""
 
-    def __init__(self, threshold: float = THRESHOLD):
+    def __init__(self, threshold: float = THRESHOLD, texts: Callable[[str], str] | None = None):
+        """`texts` (document id -> text) lets a long-lived finder keep signatures only and shingle a candidate's
+        text when it needs the exact similarity, instead of holding every document's shingles."""
         self.threshold = threshold
+        self.texts = texts
         # LSH is tuned a little below the decision threshold so it does not miss pairs near it.
         self.lsh = MinHashLSH(threshold=max(0.1, threshold - 0.2), num_perm=PERMUTATIONS)
         self.sets: dict[str, set[str]] = {}
@@ -71,12 +75,17 @@ class DuplicateFinder:
 
     def _closest(self, grams: set[str], signature: MinHash, exclude: str | None = None) -> tuple[str, float] | None:
         # LSH proposes candidates; the exact Jaccard of the shingle sets decides.
-        scored = [(jaccard(grams, self.sets[other]), other) for other in self.lsh.query(signature) if other != exclude]
+        scored = [(jaccard(grams, self._shingles(other)), other) for other in self.lsh.query(signature)
+                  if other != exclude]
         best = max(scored, default=None)
         return (best[1], round(best[0], 3)) if best and best[0] >= self.threshold else None
 
+    def _shingles(self, doc_id: str) -> set[str]:
+        return self.sets[doc_id] if self.texts is None else shingles(self.texts(doc_id))
+
     def _add(self, doc_id: str, grams: set[str], signature: MinHash) -> None:
-        self.sets[doc_id] = grams
+        if self.texts is None:
+            self.sets[doc_id] = grams
         self.lsh.insert(doc_id, signature)
 
 

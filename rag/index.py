@@ -212,6 +212,15 @@ class PolicyIndex:
             rows.setdefault(clause.doc_id, []).append(row)
         return {doc_id: np.asarray(r, dtype=np.int64) for doc_id, r in rows.items()}
 
+    @cached_property
+    def duplicate_finder(self) -> DuplicateFinder:
+        """The indexed documents' MinHash signatures, to check an upload by the build's near-duplicate rule (the
+        texts stay in `documents`; a candidate is shingled when its exact similarity is needed)."""
+        finder = DuplicateFinder(texts=lambda doc_id: self.documents[doc_id].text)
+        for doc_id, document in self.documents.items():
+            finder.add(doc_id, document.text)
+        return finder
+
     def clause(self, chunk_id: str) -> Clause | None:
         """The clause with this chunk id, or None when the index has none."""
         row = self.rows.get(chunk_id)

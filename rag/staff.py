@@ -30,7 +30,6 @@ from pathlib import Path
 from .clauses import Clause
 from .config import Settings
 from .documents import SUFFIXES, LoadError, doc_id_for
-from .duplicates import DuplicateFinder
 from .e5_weights import sha256_of
 from .index import BuildReport, PolicyIndex, build_index
 from .ingest import ingest_file
@@ -224,7 +223,6 @@ class DocumentDesk:
         self.on_change = on_change
         self.lock = threading.Lock()
         self.staging = Path(tempfile.mkdtemp(prefix="policy-rag-staging-"))
-        self._duplicates: tuple[PolicyIndex | None, DuplicateFinder | None] = (None, None)
 
     def upload_target(self, name: str) -> Path:
         """Where a published upload is stored: its sanitised id inside the upload folder, whatever the name."""
@@ -266,14 +264,10 @@ class DocumentDesk:
     def _is_upload(self, path: Path) -> bool:
         return path.resolve().parent == self.settings.upload_dir.resolve()
 
-    def _near_duplicate(self, text: str, doc_id: str, index: PolicyIndex) -> tuple[str, str, float] | None:
+    @staticmethod
+    def _near_duplicate(text: str, doc_id: str, index: PolicyIndex) -> tuple[str, str, float] | None:
         """(doc id, title, similarity) of the indexed document an upload duplicates, by the index build's rule."""
-        if self._duplicates[0] is not index:  # built once per index, then an LSH lookup per upload
-            finder = DuplicateFinder()
-            for doc in index.documents.values():
-                finder.add(doc.doc_id, doc.text)
-            self._duplicates = (index, finder)
-        same = self._duplicates[1].find(text, exclude=doc_id)
+        same = index.duplicate_finder.find(text, exclude=doc_id)
         return (same[0], index.documents[same[0]].title, same[1]) if same else None
 
     def publish(self, staged: list[Staged], user: str, progress: Callable[[float, str], None] = lambda f, d: None

@@ -163,6 +163,10 @@ def test_finding_a_duplicate_remembers_nothing_and_can_leave_a_document_out(extr
     assert finder.find(docs[b], exclude=a) is None  # re-uploading a document is not its own duplicate
     assert set(finder.sets) == {a}
     assert finder.find(docs["law_market_entity_registration_rules"]) is None
+    # A long-lived finder (the index's, for uploads) keeps signatures only and reads texts when it must.
+    lean = DuplicateFinder(texts=docs.__getitem__)
+    lean.add(a, docs[a])
+    assert not lean.sets and lean.find(docs[b]) == (kept, similarity)
 
 
 def test_a_regulation_and_its_implementing_rules_are_not_duplicates(extra_report):
