@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .lexical import tokenize, words
-from .places import GAZETTEER, strip_suffix, without_places
+from .places import GAZETTEER, names_a_province_or_city, strip_suffix, without_places
 from .textnorm import is_traditional, normalize_query
 from .vocabulary import QUESTION_WORDS, STOPWORDS
 
@@ -61,7 +61,7 @@ def place_names(text: str, known: frozenset[str] = frozenset()) -> tuple[str, ..
     for word, flag in _posseg().lcut(text):
         if flag.startswith("ns") and len(word) >= 2:
             name = strip_suffix(word)
-            if name in known or name in GAZETTEER or (word != name and word[-1] in "省市"):
+            if name in known or name in GAZETTEER or names_a_province_or_city(word):
                 names.append(name)
     return tuple(dict.fromkeys(names))
 

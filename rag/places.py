@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import re
 
-# 自治区 and 特别行政区 are listed whole: without them 内蒙古自治区 would be read as the place 内蒙古自治.
-ADMIN_SUFFIXES = ("特别行政区", "自治区", "地区", "新区", "省", "市", "区", "县", "州", "盟", "旗")
+# The multi-character suffixes are listed whole: without 自治区 内蒙古自治区 would be read as the place 内蒙古自治.
+ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "新区", "省", "市", "区", "县", "州",
+                  "盟", "旗")
 _SUFFIX = "|".join(ADMIN_SUFFIXES)
+# What is blanked out after a place in a question's topic: not 地区, 新区, 州, 盟 or 旗, which also begin words
+# (江西地区生产总值, 上海旗舰项目).
+_TOPIC_SUFFIX = "|".join(s for s in ADMIN_SUFFIXES if s not in ("地区", "新区", "州", "盟", "旗"))
 # A run of two to seven characters before a suffix: 江西省赣州市瑞金市 -> 江西, 赣州, 瑞金.
 PLACE_IN_TEXT = re.compile(rf"([\u4e00-\u9fff]{{2,7}}?)(?:{_SUFFIX})")
 TRAILING_SUFFIX = re.compile(rf"(?:{_SUFFIX})$")
@@ -30,6 +34,12 @@ def strip_suffix(word: str) -> str:
     return TRAILING_SUFFIX.sub("", word) if len(word) > 2 else word
 
 
+def names_a_province_or_city(word: str) -> bool:
+    """Whether a word is a name with 省 or 市 after it (成都市): a place even where no list knows it, unlike 区 or
+    县, which end many other words."""
+    return len(word) > 2 and word[-1] in "省市"
+
+
 def region_places(region: str) -> list[str]:
     """Every place a catalogue region names, outermost first: 江西省赣州市瑞金市 -> [江西, 赣州, 瑞金]."""
     return [m.group(1) for m in PLACE_IN_TEXT.finditer(region)]
@@ -49,5 +59,5 @@ def document_places(title: str, metadata: dict) -> tuple[str, ...]:
 def without_places(text: str, places: tuple[str, ...]) -> str:
     """The text with each place and its suffix blanked out, longest first (成都市 must not leave 都市)."""
     for place in sorted(places, key=len, reverse=True):
-        text = re.sub(re.escape(place) + rf"(?:{_SUFFIX})?", " ", text)
+        text = re.sub(re.escape(place) + rf"(?:{_TOPIC_SUFFIX})?", " ", text)
     return text

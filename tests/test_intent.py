@@ -44,7 +44,10 @@ def test_one_rule_for_place_suffixes_serves_regions_titles_questions_and_topics(
     assert document_places("瑞金市碳达峰实施方案", {"region": "江西省赣州市瑞金市"}) == ("瑞金",)
     # 成都市 goes whole: no 都市 or 市 is left to become a search term.
     assert without_places("成都市新能源汽车", ("成都",)).split() == ["新能源汽车"]
-    assert without_places("赣江新区产业政策", ("赣江",)).split() == ["产业政策"]
+    assert region_places("吉林省延边朝鲜族自治州延吉市") == ["吉林", "延边朝鲜族", "延吉"]
+    # A topic keeps the words a suffix character begins: 地区生产总值 (GDP), 旗舰.
+    assert without_places("江西地区生产总值目标", ("江西",)).split() == ["地区生产总值目标"]
+    assert without_places("上海旗舰项目", ("上海",)).split() == ["旗舰项目"]
 
 
 def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(searcher):
