@@ -27,7 +27,7 @@ from .responsibility import notes_in
 from .scorer import AnswerScorer
 from .search import Filters, Hit, Searcher
 from .sentences import SENTENCE, line_start
-from .textnorm import is_traditional, prepare_question, to_traditional, traditional_variant
+from .textnorm import is_traditional, normalize_query, prepare_question, to_traditional, traditional_variant
 from .vocabulary import GREETINGS
 
 SEGMENT = re.compile(r"[^，,]+[，,]?")
@@ -46,7 +46,7 @@ WELCOME = f"您好！我可以根据政策文件回答问题，并注明出处�
 HEDGE = "文件中没有直接的表述；与此最相关的规定是"
 
 
-CONTENT = re.compile(r"[\u4e00-\u9fff]|[a-z]{2}")
+CONTENT = re.compile(r"[\u4e00-\u9fff]|[a-z]")
 
 
 def _contact(contact, **extra) -> dict:
@@ -55,9 +55,9 @@ def _contact(contact, **extra) -> dict:
 
 
 def has_content(text: str) -> bool:
-    """Whether a message asks something: a word (a Chinese character, two Latin letters) is left once greetings,
+    """Whether a message asks something: a word (a Chinese character, a Latin letter) is left once greetings,
     punctuation and emoji are removed. A bare number ("0", "2025") asks nothing a clause could answer."""
-    rest = text.lower()
+    rest = normalize_query(text).lower()  # NFKC: a full-width ＧＤＰ is GDP
     for greeting in sorted(GREETINGS, key=len, reverse=True):
         rest = rest.replace(greeting, "")
     return bool(CONTENT.search(rest))

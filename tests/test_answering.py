@@ -13,7 +13,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
-from rag.answering import HEDGE, WELCOME, Answerer, Conversation
+from rag.answering import HEDGE, WELCOME, Answerer, Conversation, has_content
 from rag.cli import app
 from rag.config import Settings
 from rag.llm import LLMWriter
@@ -181,6 +181,12 @@ def test_a_refused_question_does_not_set_the_topic_of_the_next(answerer):
 def test_a_message_without_content_gets_a_welcome_not_a_quote(answerer, message):
     answer = answerer.ask(message)
     assert answer.answer == WELCOME and not answer.citations and not answer.related
+
+
+@pytest.mark.parametrize(("message", "asks"), [("ＧＤＰ", True), ("ＰＭ２.５", True), ("5G", True), ("碳", True),
+                                                ("0", False), ("2025", False), ("您好，在吗", False), ("🙂？", False)])
+def test_a_message_asks_something_when_a_word_is_left(message, asks):
+    assert has_content(message) is asks  # full-width letters (an input method's) are letters too
 
 
 def test_when_issued_finds_the_date_under_the_title(answerer):
