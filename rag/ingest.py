@@ -121,7 +121,8 @@ def ingest_corpus(directories: Iterable[Path], settings: Settings | None = None,
                   known: Mapping[str, str] | None = None) -> Iterator[IngestedDocument | Unchanged | Skipped]:
     """Every document of the corpus folders in a stable order, or why a file was skipped. A document whose id
     is in `known` with the same content hash is yielded as `Unchanged`, not parsed again. A second file with
-    an id already seen is skipped, whichever of the two changed."""
+    an id already seen is skipped, whichever of the two changed (and even when the index build then leaves the
+    first out as a near duplicate). A file over the size limit is skipped, however it was indexed before."""
     settings = settings or Settings()
     known = known or {}
     seen_ids: dict[str, Path] = {}

@@ -4,6 +4,7 @@ and three matplotlib plots (recall@k per method, accuracy per kind, latency dist
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,14 @@ def plot_tradeoff(curve: list[dict], path: Path, title: str, chosen: float | Non
     plt.close(fig)
 
 
+def answer_outcomes(rows: list[dict]) -> list[dict]:
+    """The answers given, as scorer.tradeoff reads outcomes. An answer without a probability was decided by
+    another rule: a refusal stays refused at every threshold (p = -1), an answer stays answered (p = inf)."""
+    return [{"answerable": r["kind"] != "out-of-scope", "correct": False,
+             "p": r["probability"] if r.get("probability") is not None else (-1.0 if r["refused"] else math.inf)}
+            for r in rows]
+
+
 def _tradeoff(metrics: dict, out: Path) -> None:
     """The trade-off had refusal been decided at each threshold of the scorer's probability. A question refused
     for another reason (a place with no document) stays refused at every threshold."""
@@ -218,10 +227,7 @@ def _tradeoff(metrics: dict, out: Path) -> None:
     rows = (metrics.get("answers") or {}).get("per_question", [])
     if not any(r.get("probability") is not None for r in rows):
         return
-    outcomes = [{"answerable": r["kind"] != "out-of-scope", "correct": False,
-                 "p": r["probability"] if r.get("probability") is not None
-                 else (-1.0 if r["refused"] else float("inf"))} for r in rows]
-    curve = tradeoff(outcomes, np.linspace(0.0, 1.0, 101))
+    curve = tradeoff(answer_outcomes(rows), np.linspace(0.0, 1.0, 101))
     plot_tradeoff(curve, out / "tradeoff.png", "Refusal trade-off over the scorer's threshold")
 
 

@@ -135,7 +135,8 @@ def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(po
     assert any(text.startswith("正在计算向量") for _, text in reported)
     assert all(0 <= f <= 1 and not re.search(r"[A-Za-z]", text) for f, text in reported)
     fractions = [f for f, _ in reported]
-    assert fractions == sorted(fractions) and fractions[-1] >= 0.95  # a bar that only moves forward
+    assert fractions == sorted(fractions)  # a bar that only moves forward
+    assert any(f > 0.49 for f, text in reported if text.startswith("正在计算向量"))  # clauses, then sentences
     answer = policy_app.api_ask(NOTICE_QUESTION)
     assert _cites(answer, item.doc_id) and "200根" in answer["answer"]
     record = policy_app.audit.records()[-1]

@@ -243,6 +243,15 @@ def test_the_refusal_tradeoff_is_one_computation_for_training_and_reports(small_
     assert (low["false_refusals"], low["unanswerable_refused"]) == (0.0, 0.5)  # -1: refused for another reason
     assert (middle["false_refusals"], middle["unanswerable_refused"], middle["precision"]) == (0.0, 1.0, 0.5)
     assert (high["false_refusals"], high["precision"]) == (0.5, 1.0)
+    from rag.report import answer_outcomes
+
+    # Answers decided by another rule (no probability): a refusal stays refused, an answer stays answered.
+    given = [{"kind": "numeric", "refused": True, "probability": None},
+             {"kind": "numeric", "refused": False, "probability": None},
+             {"kind": "out-of-scope", "refused": False, "probability": 0.3}]
+    (curve_at_zero, curve_at_one) = tradeoff(answer_outcomes(given), np.array([0.0, 1.0]))
+    assert curve_at_zero["false_refusals"] == curve_at_one["false_refusals"] == 0.5
+    assert (curve_at_zero["unanswerable_refused"], curve_at_one["unanswerable_refused"]) == (0.0, 1.0)
     _, metrics = small_run
     rows = metrics["answers"]["per_question"]
     with_p = dict(metrics, answers={**metrics["answers"],

@@ -102,6 +102,27 @@ def test_the_corpus_stream_skips_known_files_and_second_copies_of_an_id(tmp_path
     assert items[1] == Unchanged(RUIJIN.stem, str(first / RUIJIN.name), parsed[1].content_hash)
 
 
+def test_a_corpus_file_over_the_size_limit_is_refused_without_being_read(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from rag.config import Settings
+
+    shutil.copy(RUIJIN, tmp_path / RUIJIN.name)
+    big = tmp_path / "big.txt"
+    big.write_text("碳达峰。" * 400_000, encoding="utf-8")  # 4.8 MB against a 1 MB limit
+    read = Path.read_bytes
+
+    def read_bytes(path):
+        assert path.name != "big.txt", "an over-limit file was read whole"
+        return read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    items = list(ingest_corpus([tmp_path], Settings(max_file_mb=1)))
+    (skipped,) = [i for i in items if isinstance(i, Skipped)]
+    assert skipped.path.endswith("big.txt") and skipped.reason.startswith("文件过大")
+    assert [i.doc_id for i in items if isinstance(i, IngestedDocument)] == [RUIJIN.stem]
+
+
 def test_undecodable_error_names_the_file(tmp_path):
     path = tmp_path / "garbled.txt"
     with pytest.raises(LoadError) as error:
