@@ -34,7 +34,6 @@ class QuestionSetError(Exception):
     """A question set that cannot be read or does not check out; the message names the file and line."""
 
 
-
 # The test sets: reported on once, in aggregate; never trained or tuned on, never read failure by failure.
 HELD_OUT = ("eval/questions.jsonl", "ncp/test.jsonl")
 
