@@ -19,14 +19,21 @@ TRAILING_SUFFIX = re.compile(rf"(?:{_SUFFIX})$")
 # Words that end in 市/区 without being places.
 NOT_PLACES = frozenset({"城", "城市", "地区", "园区", "社区", "城区", "市场", "辖区", "景区", "新区", "开发区",
                         "试验区"})
-# Provinces and large cities, so a question about a place with no document is recognised (jieba also tags
-# words such as 新建 as places; only these, the corpus's own places and names ending in 省/市 count).
-GAZETTEER = frozenset(
-    "北京 上海 天津 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
-    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 深圳 广州 杭州 南京 武汉 西安 成都 长沙 郑州 南昌 "
-    "济南 青岛 厦门 苏州 合肥 福州 昆明 贵阳 南宁 哈尔滨 长春 沈阳 大连 石家庄 太原 呼和浩特 兰州 西宁 银川 乌鲁木齐 "
-    "拉萨 海口 宁波 无锡 赣州 九江 珠海 东莞 佛山".split()
-)
+# Places a question may name with no document here, so it is recognised and refused rather than answered from
+# another place's documents (jieba also tags words such as 新建 as places: only these, the corpus's own places and
+# names ending in 省/市 count). Whole categories from general geography, none chosen by hand: the 34
+# provincial-level divisions, the capitals of the 27 provinces and autonomous regions, and the five cities with
+# separate planning status (计划单列市).
+PROVINCES = (
+    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
+    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门"
+).split()
+CAPITALS = (
+    "石家庄 太原 沈阳 长春 哈尔滨 南京 杭州 合肥 福州 南昌 济南 郑州 武汉 长沙 广州 海口 成都 贵阳 昆明 西安 兰州 "
+    "西宁 呼和浩特 南宁 拉萨 银川 乌鲁木齐"
+).split()
+PLANNING_CITIES = "大连 青岛 宁波 厦门 深圳".split()
+GAZETTEER = frozenset(PROVINCES + CAPITALS + PLANNING_CITIES)
 
 
 def strip_suffix(word: str) -> str:
