@@ -27,7 +27,14 @@ from .responsibility import notes_in
 from .scorer import AnswerScorer
 from .search import Filters, Hit, Searcher
 from .sentences import SENTENCE, line_start
-from .textnorm import is_traditional, normalize_query, prepare_question, to_traditional, traditional_variant
+from .textnorm import (
+    TRADITIONAL_VARIANTS,
+    is_traditional,
+    normalize_query,
+    prepare_question,
+    to_traditional,
+    traditional_variant,
+)
 from .vocabulary import GREETINGS
 
 SEGMENT = re.compile(r"[^，,]+[，,]?")
@@ -232,7 +239,8 @@ class Answerer:
         text = self.index.documents[clause.doc_id].text
         return Citation(n, clause.doc_id, clause.title, clause.section, text[start:end], clause.chunk_id, start, end)
 
-    def _related(self, intent: Intent, hits: list[Hit], limit: int = 3) -> list[Citation]:
+    def _related(self, intent: Intent, hits: list[Hit], vector: np.ndarray | None = None,
+                 limit: int = 3) -> list[Citation]:
         """The closest clauses as further reading: only the asked place's when the question names a place
         with documents, none when it names only places without; never a document's contact line, so a
         refusal does not lead with some other office's phone number."""
@@ -241,7 +249,7 @@ class Answerer:
             return []
         if wanted:
             hits = [h for h in hits if h.clause.doc_id in wanted] or self.searcher.search(
-                intent.normalized, k=CANDIDATE_CLAUSES, filters=Filters(doc_ids=wanted))
+                intent.normalized, k=CANDIDATE_CLAUSES, filters=Filters(doc_ids=wanted), vector=vector)
         readable = [h for h in hits if not self._holds_contact(h.clause)]
         return [self._citation(i, h.clause, h.clause.start, h.clause.end) for i, h in enumerate(readable[:limit], 1)]
 
@@ -267,14 +275,17 @@ class Answerer:
                     contacts.append(_contact(contact, source_n=citation.n))
         return contacts
 
-    def _refuse(self, intent: Intent, hits: list[Hit], reason: str, why: dict) -> Answer:
+    def _refuse(self, intent: Intent, hits: list[Hit], reason: str, why: dict,
+                vector: np.ndarray | None = None) -> Answer:
+        """A plain refusal, whom to ask instead, and the closest clauses of the asked place as further reading
+        (`vector`: the question's, when it was already embedded)."""
         lead = {
             "place": f"这些政策文件中没有{'、'.join(why.get('foreign', ()))}的文件，无法回答这个问题。",
             "date": "文件中没有写明这一日期，无法确认。",
             "contact": "检索到的文件中没有给出相关的咨询电话或联系人。",
             "duty": "文件中没有写明这项工作由哪个部门负责。",
         }.get(reason, "这些政策文件中没有找到能回答这个问题的内容。")
-        related = self._related(intent, hits)
+        related = self._related(intent, hits, vector)
         contact = self._refusal_contact(intent)
         if contact.get("general"):
             phone = "" if contact["phone"] in contact["name"] else f"（{contact['phone']}）"
@@ -295,23 +306,23 @@ class Answerer:
             return self._refuse(intent, [], "place", why)
         hits, vector = self._retrieve(intent)
         if not hits:
-            return self._refuse(intent, hits, "absent", why)
+            return self._refuse(intent, hits, "absent", why, vector)
         if intent.kind == "contact":
             listed = self._contact_answer(intent, hits, why)
             if listed:
                 return listed
         if ISSUE_QUESTION.search(intent.normalized):
-            return self._issue_answer(intent, hits, why)
+            return self._issue_answer(intent, hits, why, vector)
         options = self.scored(intent, hits, vector)
         if intent.kind == "contact":  # no contact listed: only a sentence that gives a number or hotline answers
             options = [c for c in options if PHONE.search(self.index.documents[c.clause.doc_id].text[c.start:c.end])]
             if not options or options[0].probability < self.scorer.refuse_threshold:
-                return self._refuse(intent, hits, "contact", why)
+                return self._refuse(intent, hits, "contact", why, vector)
         best = options[0] if options else None
         p = best.probability if best else 0.0
         why.update(probability=round(p, 4))
         if best is None or p < self.scorer.refuse_threshold:
-            return self._refuse(intent, hits, "absent", why)
+            return self._refuse(intent, hits, "absent", why, vector)
         confident = p >= self.scorer.answer_threshold
         if intent.kind == "staff":
             staffed = self._staff_answer(intent, options, why, confident)
@@ -321,7 +332,7 @@ class Answerer:
             options = [c for c in options if c.probability >= self.scorer.refuse_threshold
                        and DUTY_WORDS.search(self.index.documents[c.clause.doc_id].text[c.start:c.end])]
             if not options:
-                return self._refuse(intent, hits, "duty", why)
+                return self._refuse(intent, hits, "duty", why, vector)
             best = options[0]
         start, end = self._quote_span(intent, best, options)
         citation = self._citation(1, best.clause, start, end)
@@ -354,7 +365,7 @@ class Answerer:
                                 option.probability)
         return None
 
-    def _issue_answer(self, intent: Intent, hits: list[Hit], why: dict) -> Answer:
+    def _issue_answer(self, intent: Intent, hits: list[Hit], why: dict, vector: np.ndarray) -> Answer:
         """When was it issued: a date standing alone under the title or at the signature, or a sentence that
         issues the asked document with a date, in the best-ranked document (of the asked place, if named)."""
         wanted = {d for p in intent.places for d in self.documents_of(p)}
@@ -373,7 +384,7 @@ class Answerer:
                 citation = self._citation(1, clause, start, start + len(quote))
                 answer = f"根据《{clause.title}》：{citation.quote}[1]"
                 return self._finish(intent, answer, [citation], {**why, "issue_date": True}, True, None)
-        return self._refuse(intent, hits, "date", why)
+        return self._refuse(intent, hits, "date", why, vector)
 
     def _names_document(self, intent: Intent, sentence: str, doc_id: str) -> bool:
         """The sentence issues this document (《瑞金市碳达峰实施方案》…印发, 本方案…), not one it cites."""
@@ -451,8 +462,8 @@ class Answerer:
             probabilities.append(best.probability)
             rows.append(f"{place}（《{best.clause.title}》{self._where(best.clause)}）：{citation.quote}[{citation.n}]")
         if not citations:
-            hits, _ = self._retrieve(intent)
-            return self._refuse(intent, hits, "absent", {"kind": "compare", "places": list(intent.places)})
+            hits = self.searcher.search(intent.normalized, k=CANDIDATE_CLAUSES, vector=vector)
+            return self._refuse(intent, hits, "absent", {"kind": "compare", "places": list(intent.places)}, vector)
         confident = min(probabilities) >= self.scorer.answer_threshold
         text = "\n".join(f"- {row}" for row in rows)
         return self._finish(intent, text if confident else f"{HEDGE}：\n{text}", citations, {"kind": "compare"},
@@ -470,10 +481,11 @@ class Answerer:
             return Answer(question=question or "", answer=EMPTY_QUESTION, refused=True, script="zh-Hans",
                           why={"empty_question": True})
         if not has_content(text):  # 你好, 🙂, ？？？: a welcome, not a search
-            hant = script is not None and script[0] == "zh-Hant"
-            return Answer(question=question, answer=to_traditional(WELCOME, script[1]) if hant else WELCOME,
-                          refused=True, script="zh-Hant" if hant else "zh-Hans",
-                          variant=script[1] if hant else "s2tw", why={"empty_question": True, "greeting": True})
+            script = script or ("zh-Hans", TRADITIONAL_VARIANTS[0])
+            welcome = Answer(question=question, answer=WELCOME, refused=True, script=script[0], variant=script[1],
+                             why={"empty_question": True, "greeting": True})
+            welcome.answer = welcome.in_script(WELCOME)
+            return welcome
         answer = self._answer(text, resolved, script)
         answer.question, answer.notice = question, notice
         answer.latency_ms = round((time.perf_counter() - started) * 1000)
@@ -486,9 +498,7 @@ class Answerer:
         answer.resolved_question = resolved
         if self.llm is not None and not answer.refused and answer.confidence != "low":
             answer = self.llm.rewrite(answer, self)  # a hedged answer stays the quote it is, never a fluent claim
-        if intent.script == "zh-Hant":
-            answer.variant = traditional_variant(question)
-        elif script and script[0] == "zh-Hant":
+        if script and script[0] == "zh-Hant":  # ask() decides it from the words as typed
             answer.script, answer.variant = script
         answer.answer = answer.in_script(answer.answer)
         return answer
