@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import logging
 import re
 import shutil
@@ -22,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
@@ -36,7 +35,8 @@ from rag.examples import EXAMPLES
 from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
 from rag.search import Filters, Searcher
-from rag.staff import AuditLog, DocumentDesk, StaffAccounts, Staged
+from rag.staff import AuditLog, DocumentDesk, JsonLines, StaffAccounts, Staged
+from rag.textnorm import TRADITIONAL_VARIANTS
 from rag.web import CSS, I18N, ChinesePages
 
 log = logging.getLogger("policy_rag.app")
@@ -91,6 +91,7 @@ class PolicyApp:
         self.settings = settings or Settings()
         self.lock = threading.Lock()
         self.audit = AuditLog(self.settings.audit_path)
+        self.feedback_log = JsonLines(self.settings.feedback_path)
         self.accounts = StaffAccounts(self.settings.staff_accounts)
         self.reload()
         # Re-indexing after a publish uses the model the searcher already holds: no second load (~1 s, ~0.5 GB).
@@ -153,12 +154,9 @@ class PolicyApp:
         if self.llm is not None and not answer.refused and answer.confidence != "low":
             for partial, final in self.llm.stream(answer, extractive):
                 if final is None:
-                    shown = html.escape(answer.in_script(partial))
-                    yield history + [{"role": "assistant", "content": shown}], "", conversation, answers
+                    yield history + [{"role": "assistant", "content": html.escape(partial)}], "", conversation, answers
                 else:
                     answer = final
-                    if answer.mode == "llm":
-                        answer.answer = answer.in_script(answer.answer)
         turn = sum(1 for m in history if m["role"] == "assistant") + 1
         text = answer_text(answer, turn)
         # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
@@ -173,15 +171,11 @@ class PolicyApp:
         is stored); a prompt to ask first when there is no answer."""
         if not answer:
             return "请先提一个问题。"
-        record = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rating": rating,
-            "comment": (comment or "").strip()[:1000], "question": answer["question"], "answer": answer["answer"],
-            "refused": answer["refused"], "citations": [c["chunk_id"] for c in answer["citations"]],
-        }
-        path = self.settings.feedback_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock, open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.feedback_log.add({
+            "rating": rating, "comment": (comment or "").strip()[:1000], "question": answer["question"],
+            "answer": answer["answer"], "refused": answer["refused"],
+            "citations": [c["chunk_id"] for c in answer["citations"]],
+        })
         return "谢谢，反馈已记录。"
 
     def rate(self, answers: list | None, comment: str, event: gr.LikeData) -> tuple[str, str]:
@@ -246,8 +240,9 @@ class PolicyApp:
 
     def document_html(self, doc_id: str, start: int | None, end: int | None, script: str, variant: str) -> HTMLResponse:
         """The whole-document page, the span marked; a 404 page for an unknown doc_id."""
-        page = document_page(self.index, doc_id, start, end, script, variant if variant in ("s2tw", "s2hk", "s2t")
-                             else "s2tw")
+        if variant not in TRADITIONAL_VARIANTS:
+            variant = TRADITIONAL_VARIANTS[0]
+        page = document_page(self.index, doc_id, start, end, script, variant)
         if page is None:
             return HTMLResponse("<!doctype html><html lang='zh-CN'><meta charset='utf-8'><p>没有这份文件。</p></html>",
                                 status_code=404)
@@ -307,10 +302,7 @@ class PolicyApp:
 
     def feedback_rows(self) -> list[list]:
         """The feedback log as table rows (time, rating, question, comment, answer), newest first."""
-        path = self.settings.feedback_path
-        if not path.is_file():
-            return []
-        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = self.feedback_log.records()
         return [[r["time"], "有帮助" if r["rating"] == "helpful" else "有误", r["question"], r["comment"],
                  _short(r["answer"], 80)] for r in reversed(records)]
 
@@ -492,7 +484,7 @@ def create_server(app: PolicyApp) -> FastAPI:
 
     @server.get("/document/{doc_id}")
     def document(doc_id: str, start: int | None = None, end: int | None = None, script: str = "zh-Hans",
-                 variant: str = "s2tw") -> HTMLResponse:
+                 variant: str = TRADITIONAL_VARIANTS[0]) -> HTMLResponse:
         return app.document_html(doc_id, start, end, script, variant)
 
     common = {"footer_links": [], "i18n": I18N, "css": CSS, "show_error": True}

@@ -58,7 +58,7 @@ CONTENT = re.compile(r"[\u4e00-\u9fff]|[a-z]")
 
 def _contact(contact, **extra) -> dict:
     """A document's contact as answers carry it in `contacts` (the JSON contract), with where it came from."""
-    return {"name": contact.name, "phone": contact.phone, "organisation": contact.organisation, **extra}
+    return {**contact.card(), **extra}
 
 
 def has_content(text: str) -> bool:

@@ -103,18 +103,19 @@ class LLMWriter:
 
     def stream(self, answer: Answer, answerer: Answerer) -> Iterator[tuple[str, Answer | None]]:
         """For a UI that shows the words as they arrive: yields (text so far, None), then (checked text, the
-        final answer) — the same check as `rewrite`, and the extractive answer if the call fails."""
+        final answer) — the same check as `rewrite`, and the extractive answer if the call fails. Text is yielded
+        in the answer's script; the check reads the model's own (Simplified) words."""
         clauses = self._context(answer, answerer)
         text = ""
         try:
             for chunk in self.chat.stream(self.messages(answer.resolved_question or answer.question, clauses)):
                 text += str(chunk.content)
-                yield text, None
+                yield answer.in_script(text), None
         except Exception as exc:
             final = replace(answer, why={**answer.why, "llm_error": type(exc).__name__})
             yield final.answer, final
             return
         kept, dropped = self.verify(text, clauses)
-        final = replace(answer, answer=kept, mode="llm") if kept else answer
+        final = replace(answer, answer=answer.in_script(kept), mode="llm") if kept else answer
         final = replace(final, why={**answer.why, "llm_dropped": dropped})
         yield final.answer, final

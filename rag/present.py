@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from .answering import Answer, Citation
 from .index import PolicyIndex
-from .textnorm import to_traditional
+from .textnorm import TRADITIONAL_VARIANTS, to_traditional
 
 NOT_FOUND = "现有政策文件中未找到"
 BEFORE_SECTIONS = "（正文前）"
@@ -30,8 +31,15 @@ def _lines(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
+def _marked(text: str, lo: int, start: int, end: int, hi: int, convert: Callable[[str], str] = str,
+            mark: str = "<mark>") -> str:
+    """text[lo:hi] as HTML lines, text[start:end] inside `mark`; each part converted (script) before escaping."""
+    return (_lines(convert(text[lo:start])) + f"{mark}{_lines(convert(text[start:end]))}</mark>"
+            + _lines(convert(text[end:hi])))
+
+
 def document_link(doc_id: str, start: int | None = None, end: int | None = None, script: str = "zh-Hans",
-                  variant: str = "s2tw") -> str:
+                  variant: str = TRADITIONAL_VARIANTS[0]) -> str:
     """The read-only page of a whole document, the quoted span marked (served by the app at /document/)."""
     query = {k: v for k, v in {"start": start, "end": end}.items() if v is not None}
     if script == "zh-Hant":
@@ -60,9 +68,7 @@ def _card(item: Citation, answer: Answer, index: PolicyIndex, turn: int, quoted:
         return _script(text, answer)
 
     if quoted:
-        quote = _lines(convert(doc.text[item.start:item.end]))
-        body = (_lines(convert(doc.text[lo:item.start])) + f"<mark>{quote}</mark>"
-                + _lines(convert(doc.text[item.end:hi])))
+        body = _marked(doc.text, lo, item.start, item.end, hi, convert)
         link = document_link(item.doc_id, item.start, item.end, answer.script, answer.variant)
     else:
         body = _lines(convert(doc.text[lo:hi]))
@@ -124,8 +130,7 @@ def document_page(index: PolicyIndex, doc_id: str, start: int | None, end: int |
         return to_traditional(text, variant) if script == "zh-Hant" else text
 
     if start is not None and end is not None and 0 <= start < end <= len(text):
-        body = (_lines(convert(text[:start])) + f"<mark id='quote'>{_lines(convert(text[start:end]))}</mark>"
-                + _lines(convert(text[end:])))
+        body = _marked(text, 0, start, end, len(text), convert, "<mark id='quote'>")
     else:
         body = _lines(convert(text))
     meta = " · ".join(str(v) for v in (doc.metadata.get("issuer"), doc.metadata.get("date")) if v)
@@ -150,8 +155,7 @@ def clause_in_context(index: PolicyIndex, chunk_id: str) -> str:
     neighbours = [c for c in rows[max(0, position - 1): position + 2] if c.doc_id == clause.doc_id]
     lo, hi = min(c.start for c in neighbours), max(c.end for c in neighbours)
     departments = f"<div class='contact'>{html.escape(clause.duties)}</div>" if clause.duties else ""
-    body = (_lines(doc.text[lo:clause.start]) + f"<mark>{_lines(doc.text[clause.start:clause.end])}</mark>"
-            + _lines(doc.text[clause.end:hi]))
+    body = _marked(doc.text, lo, clause.start, clause.end, hi)
     link = document_link(clause.doc_id, clause.start, clause.end)
     return (f"<div class='source'><div class='source-head'>《{html.escape(doc.title)}》</div>"
             f"<div class='source-section'>{html.escape(clause.section or BEFORE_SECTIONS)}</div>{departments}"

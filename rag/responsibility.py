@@ -46,6 +46,10 @@ class Contact:
     start: int  # offsets of the contact line in the cleaned text
     end: int
 
+    def card(self) -> dict:
+        """Whom to ask, as answers and previews show it: name, phone, organisation."""
+        return {"name": self.name, "phone": self.phone, "organisation": self.organisation}
+
 
 def _role(item: str) -> tuple[str, str | None]:
     for word, role in ROLES:

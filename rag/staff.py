@@ -148,27 +148,34 @@ class StaffAccounts:
 
 # -- audit log -------------------------------------------------------------------------------------------
 
-class AuditLog:
-    """Append-only JSON lines: every change to the published corpus, with who made it."""
+class JsonLines:
+    """An append-only JSON-lines file, each record stamped with the UTC time: the audit and feedback logs."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def append(self, user: str, action: str, file: str, sha256: str, **extra: object) -> dict:
-        """The record appended to the log: UTC time, user, action, file, sha256 and any extra fields."""
-        record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "user": user,
-                  "action": action, "file": file, "sha256": sha256, **extra}
+    def add(self, record: dict) -> dict:
+        """The record as written: the time first, then its fields."""
+        record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         return record
 
     def records(self) -> list[dict]:
-        """Every record in the log, oldest first ([] before the first change)."""
+        """Every record, oldest first ([] before the first one)."""
         if not self.path.is_file():
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class AuditLog(JsonLines):
+    """Every change to the published corpus, with who made it."""
+
+    def append(self, user: str, action: str, file: str, sha256: str, **extra: object) -> dict:
+        """The record appended to the log: UTC time, user, action, file, sha256 and any extra fields."""
+        return self.add({"user": user, "action": action, "file": file, "sha256": sha256, **extra})
 
 
 # -- staging, publishing, deleting -----------------------------------------------------------------------
@@ -250,8 +257,7 @@ class DocumentDesk:
             return staged
         document = ingested.document
         staged.title, staged.clauses = document.title, ingested.clauses
-        staged.contacts = [{"name": c.name, "phone": c.phone, "organisation": c.organisation}
-                           for c in document.contacts]
+        staged.contacts = [c.card() for c in document.contacts]
         existing = index.documents.get(staged.doc_id)
         if existing is not None and not self._is_upload(Path(existing.path)):
             staged.problem = f"编号 {staged.doc_id} 已被语料库中的《{existing.title}》使用，请改名后再上传"
