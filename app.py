@@ -28,16 +28,16 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from rag.answering import Answerer, Conversation
+from rag.answer.answerer import Answerer, Conversation
+from rag.answer.examples import EXAMPLES
+from rag.app.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
+from rag.app.web import CSS, I18N, ChinesePages
 from rag.config import Settings
-from rag.documents import SUFFIXES
-from rag.examples import EXAMPLES
-from rag.index import IndexUnavailable, PolicyIndex, build_index
-from rag.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
-from rag.search import Filters, Searcher
-from rag.staff import AuditLog, DocumentDesk, JsonLines, StaffAccounts, Staged
-from rag.textnorm import TRADITIONAL_VARIANTS
-from rag.web import CSS, I18N, ChinesePages
+from rag.index.store import IndexUnavailable, PolicyIndex, build_index
+from rag.ingest.load import SUFFIXES
+from rag.retrieve.search import Filters, Searcher
+from rag.staff.desk import AuditLog, DocumentDesk, JsonLines, StaffAccounts, Staged
+from rag.text.normalize import TRADITIONAL_VARIANTS
 
 log = logging.getLogger("policy_rag.app")
 
@@ -105,7 +105,7 @@ class PolicyApp:
         searcher = Searcher.open(self.settings, embedder=previous.embedder if previous else None)
         llm = None
         if self.settings.llm_base_url:
-            from rag.llm import LLMWriter
+            from rag.answer.llm import LLMWriter
 
             llm = LLMWriter.from_settings(self.settings)
         extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
@@ -125,7 +125,7 @@ class PolicyApp:
         """The first run builds the index, with progress on the console."""
         if PolicyIndex.exists(settings.index_dir):
             return
-        from rag.embedding import Embedder
+        from rag.embed.encoder import Embedder
 
         log.info("首次运行：正在建立索引 %s …", settings.index_dir)
         report = build_index(settings.all_corpus_dirs(), settings.index_dir, settings, lambda: Embedder(settings),

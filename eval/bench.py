@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import load_questions  # noqa: E402
+from rag.evaluate.metrics import load_questions  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -55,9 +55,9 @@ def timed_calls(call, items: list[str], repeats: int, warm: int = 5) -> dict:
 
 
 def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
-    from rag.embedding import Embedder
-    from rag.index import PolicyIndex, build_index
-    from rag.search import Searcher
+    from rag.embed.encoder import Embedder
+    from rag.index.store import PolicyIndex, build_index
+    from rag.retrieve.search import Searcher
 
     results: dict = {}
     started = time.perf_counter()
@@ -95,7 +95,7 @@ def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
             for question in questions:
                 times.append(searcher.timed_search(question, k=5, mode=mode)[1])
         results["search_ms"][mode] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
-    from rag.answering import Answerer
+    from rag.answer.answerer import Answerer
 
     answerer = Answerer(searcher)
     results["ask_ms"] = timed_calls(answerer.ask, questions, repeats)
@@ -134,11 +134,11 @@ def timed_cli_index(corpus: list[Path], folder: Path, overrides: dict) -> dict:
 
 def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
     """One encoder path: model load, passages/s, index build, question encode and warm ask latency, peak RSS."""
-    from rag.answering import Answerer
-    from rag.embedding import Embedder
-    from rag.index import PolicyIndex, build_index
-    from rag.ingest import ingest
-    from rag.search import Searcher
+    from rag.answer.answerer import Answerer
+    from rag.embed.encoder import Embedder
+    from rag.index.store import PolicyIndex, build_index
+    from rag.ingest.pipeline import ingest
+    from rag.retrieve.search import Searcher
 
     out: dict = {"settings": overrides}
     started = time.perf_counter()
@@ -178,7 +178,7 @@ def bench_encoders(repeats: int, ncp: Path | None) -> dict:
 
 
 def _clause_count(folder: Path) -> int:
-    from rag.index import PolicyIndex
+    from rag.index.store import PolicyIndex
 
     return len(PolicyIndex.load(folder).clauses)
 
@@ -302,7 +302,7 @@ def _fresh_python(code: str) -> str:
 def bench_memory(repeats: int, index: Path) -> dict:
     """`--memory`: the issue's load, RSS and question-latency targets for the default encoder, each in a fresh
     process so nothing is shared with this one (page cache warm: the model file was built or read before)."""
-    loads = [float(_fresh_python("from rag.embedding import Embedder; print(Embedder().load_seconds)"))
+    loads = [float(_fresh_python("from rag.embed import Embedder; print(Embedder().load_seconds)"))
              for _ in range(3)]
     shutil.rmtree(index, ignore_errors=True)
     run = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "rag", "index", "--index", str(index)],
@@ -311,7 +311,7 @@ def bench_memory(repeats: int, index: Path) -> dict:
         raise RuntimeError(run.stderr[-2000:])
     peak_kb = int(run.stderr.split("Maximum resident set size (kbytes):")[1].split()[0])
     wall = run.stderr.split("Elapsed (wall clock) time (h:mm:ss or m:ss):")[1].split()[0]
-    code = ("import json, time; from rag.embedding import Embedder; from rag.evaluation import load_questions\n"
+    code = ("import json, time; from rag.embed import Embedder; from rag.evaluate.metrics import load_questions\n"
             "qs = [q.question for q in load_questions('eval/dev_questions.jsonl')]; e = Embedder()\n"
             "e.encode_queries(qs[:3]); t = []\n"
             f"for _ in range({repeats}):\n"

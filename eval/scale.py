@@ -30,10 +30,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.ann import build_backend  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.index import PolicyIndex  # noqa: E402
-from rag.lexical import BM25Index, tokenize  # noqa: E402
+from rag.index.bm25 import BM25Index  # noqa: E402
+from rag.index.dense import build_backend  # noqa: E402
+from rag.index.store import PolicyIndex  # noqa: E402
+from rag.text.tokens import tokenize  # noqa: E402
 
 NOISE = 0.025  # per dimension: |noise| ≈ 0.49, cosine to the original ≈ 0.90 in 384 dimensions
 
@@ -79,8 +80,8 @@ def timed(fn):
 
 
 def measure(base: PolicyIndex, tokens, questions, query_vectors, n: int, hnsw_max: int, rng) -> dict:
-    from rag.answering import Answerer
-    from rag.search import Searcher
+    from rag.answer.answerer import Answerer
+    from rag.retrieve.search import Searcher
 
     row: dict = {"clauses": n}
     before = rss_mb()
@@ -165,7 +166,7 @@ def main() -> None:
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="HNSW builds take tens of minutes at 10⁶ here")
     args = parser.parse_args()
 
-    from rag.embedding import Embedder
+    from rag.embed.encoder import Embedder
 
     base = PolicyIndex.load(ROOT / args.index)
     settings = Settings(index_dir=ROOT / args.index)

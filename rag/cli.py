@@ -88,7 +88,7 @@ def _settings(index: Path | None) -> Settings:
 @app.command()
 def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
     """Build or update the index: only new or changed files are embedded; removed files are dropped."""
-    from .embedding import Embedder
+    from .embed import Embedder
     from .index import IndexUnavailable, build_index
 
     settings = _settings(index)
@@ -154,7 +154,7 @@ def search(
 ) -> None:
     """Find the clauses that answer a question (staff clause lookup), with their responsible departments."""
     from .index import IndexUnavailable
-    from .search import MODES, Filters, Searcher
+    from .retrieve import MODES, Filters, Searcher
 
     if mode not in MODES:
         raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
@@ -168,14 +168,14 @@ def search(
                                  param_hint="--rerank")
     try:
         if milvus:
-            from .milvus import MilvusSearcher
+            from .retrieve.milvus import MilvusSearcher
 
             searcher = MilvusSearcher.connect(milvus, settings=_settings(index))
         else:
             searcher = Searcher.open(_settings(index))
         reranker = None
         if rerank:
-            from .answering import Answerer
+            from .answer import Answerer
 
             reranker = Answerer(searcher)
 
@@ -217,7 +217,7 @@ def milvus_upload(
     import time
 
     from .index import IndexUnavailable, PolicyIndex
-    from .milvus import MilvusSearcher
+    from .retrieve.milvus import MilvusSearcher
 
     settings = _settings(index)
     try:
@@ -247,9 +247,9 @@ def evaluate(
     rerank: Annotated[bool, typer.Option(help="Also score hybrid search reranked by the answer scorer.")] = True,
 ) -> None:
     """Score retrieval (and answers) on a question set and write a report: metrics.json, report.md, plots."""
-    from .evaluation import QuestionSetError
-    from .harness import default_out_dir, run_evaluation
-    from .report import retrieval_table, write_report
+    from .evaluate import QuestionSetError
+    from .evaluate.harness import default_out_dir, run_evaluation
+    from .evaluate.report import retrieval_table, write_report
 
     settings = _settings(index)
     started = time.perf_counter()
@@ -297,15 +297,13 @@ def train(
     seed: Annotated[Optional[int], typer.Option(help="Random seed. Default: training.SEED.")] = None,
 ) -> None:
     """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
-    from .answering import Answerer
-    from .embedding import Embedder
-    from .evaluation import is_held_out
-    from .features import FEATURES
+    from .answer import FEATURES, MODEL_PATH, Answerer, AnswerScorer
+    from .embed import Embedder
+    from .evaluate import is_held_out
+    from .evaluate.training import SEED, TrainingData, collect, load_sets
+    from .evaluate.training import train as fit
     from .index import PolicyIndex, build_index
-    from .scorer import MODEL_PATH, AnswerScorer
-    from .search import Searcher
-    from .training import SEED, TrainingData, collect, load_sets
-    from .training import train as fit
+    from .retrieve import Searcher
 
     out = out or MODEL_PATH
     seed = SEED if seed is None else seed
@@ -374,9 +372,9 @@ def ask(
     index: IndexOption = None,
 ) -> None:
     """Answer a question from the policy texts, quoting them with clause-level citations."""
-    from .answering import Answerer
+    from .answer import Answerer
     from .index import IndexUnavailable
-    from .search import Searcher
+    from .retrieve import Searcher
 
     if (question is None) == (batch is None):
         raise typer.BadParameter("give a QUESTION or --batch FILE (not both)")
@@ -390,7 +388,7 @@ def ask(
         raise typer.Exit(2) from exc
     writer = None
     if llm:
-        from .llm import LLMWriter
+        from .answer.llm import LLMWriter
 
         writer = LLMWriter.from_settings(settings)
     answerer = Answerer(searcher, settings, llm=writer)
@@ -415,7 +413,7 @@ UserArgument = Annotated[str, typer.Argument(help="The user name staff type to l
 
 
 def _accounts():
-    from .staff import StaffAccounts
+    from .staff.desk import StaffAccounts
 
     return StaffAccounts(Settings().staff_accounts)
 

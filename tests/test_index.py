@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from rag.answer.scorer import AnswerScorer
 from rag.cli import app
 from rag.config import Settings
-from rag.index import IndexUnavailable, PolicyIndex, build_index
-from rag.places import document_places
-from rag.retriever import PolicyRetriever
-from rag.scorer import AnswerScorer
-from rag.search import Filters, Searcher, rrf
-from rag.vocabulary import VOCABULARY_VERSION
+from rag.index.store import IndexUnavailable, PolicyIndex, build_index
+from rag.retrieve.langchain import PolicyRetriever
+from rag.retrieve.search import Filters, Searcher, rrf
+from rag.text.places import document_places
+from rag.text.vocabulary import VOCABULARY_VERSION
 
 from .conftest import CORPUS, SEEDS
 
@@ -229,7 +229,7 @@ def test_settings_take_the_index_folder_in_code_and_from_the_environment(tmp_pat
 def test_filtered_search_on_an_approximate_index(seed_index, embedder, kind, monkeypatch):
     """IVF and HNSW need their own search parameters for a filter, and IVF probes only some lists: a narrow
     filter is searched exactly over its rows; a wide one goes through the index with a selector."""
-    from rag import ann
+    from rag.index import dense as ann
 
     folder, _ = seed_index
     loaded = PolicyIndex.load(folder)
@@ -245,7 +245,7 @@ def test_filtered_search_on_an_approximate_index(seed_index, embedder, kind, mon
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
 def test_each_dense_backend_finds_the_nearest_rows_and_reloads_as_its_kind(tmp_path, kind, monkeypatch):
-    from rag import ann
+    from rag.index import dense as ann
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(400, 32)).astype(np.float32)

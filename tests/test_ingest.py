@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
-from rag.documents import LoadError, decode_bytes, load_document
-from rag.ingest import IngestedDocument, Skipped, Unchanged, ingest, ingest_corpus, ingest_file
+from rag.ingest.load import LoadError, decode_bytes, load_document
+from rag.ingest.pipeline import IngestedDocument, Skipped, Unchanged, ingest, ingest_corpus, ingest_file
 
 from .conftest import CORPUS, SEEDS, raw
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.intent import analyse
-from rag.places import document_places, region_places, strip_suffix, without_places
+from rag.answer.intent import analyse
+from rag.text.places import document_places, region_places, strip_suffix, without_places
 
 KNOWN = frozenset({"瑞金", "成都", "江西", "共青城", "槐荫"})
 
@@ -51,7 +51,7 @@ def test_one_rule_for_place_suffixes_serves_regions_titles_questions_and_topics(
 
 
 def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(searcher):
-    from rag.features import TermStatistics
+    from rag.answer.features import TermStatistics
 
     terms = TermStatistics(searcher.index)
     assert terms.corrected("碳排方") == "碳排放"  # three characters the corpus never uses, one away from a word
@@ -62,11 +62,11 @@ def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(
 
 
 def test_a_named_place_lifts_its_own_documents_in_a_hybrid_ranking(searcher, monkeypatch):
-    import rag.search
+    import rag.retrieve.search
 
     query = "瑞金公共领域新增交通工具采用新能源的目标"
     with_bonus = [h.clause.doc_id for h in searcher.search(query, k=10)]
-    monkeypatch.setattr(rag.search, "PLACE_BONUS", 0.0)
+    monkeypatch.setattr(rag.retrieve.search, "PLACE_BONUS", 0.0)
     without = [h.clause.doc_id for h in searcher.search(query, k=10)]
     ruijin = "ruijin-carbon-peak-plan"
     def top5(ranking: list[str]) -> int:
@@ -77,8 +77,8 @@ def test_a_named_place_lifts_its_own_documents_in_a_hybrid_ranking(searcher, mon
 
 
 def test_a_when_issued_question_is_read_with_the_verbs_a_document_is_dated_by():
-    from rag.answering import ISSUE_QUESTION
-    from rag.features import ISSUE_WORDS
+    from rag.answer.answerer import ISSUE_QUESTION
+    from rag.answer.features import ISSUE_WORDS
 
     for verb in ISSUE_WORDS.pattern.split("|"):  # one list of verbs for questions and for dated lines
         assert ISSUE_QUESTION.search(f"这份文件是哪天{verb}的") and ISSUE_QUESTION.search(f"{verb}日期是什么时候")

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from rag.answering import Answerer
+from rag.answer.answerer import Answerer
+from rag.answer.features import FEATURES
+from rag.answer.scorer import AnswerScorer, ScorerUnavailable
 from rag.cli import app
-from rag.evaluation import load_questions
-from rag.features import FEATURES
-from rag.scorer import AnswerScorer, ScorerUnavailable
-from rag.training import Example, TrainingData, collect, train
+from rag.evaluate.metrics import load_questions
+from rag.evaluate.training import Example, TrainingData, collect, train
 
 from .conftest import ROOT
 

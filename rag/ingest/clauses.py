@@ -15,7 +15,7 @@ from functools import lru_cache
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .responsibility import responsibility_of
-from .structure import Section, parse_sections
+from .sections import Section, parse_sections
 
 SECTION_SEPARATOR = " › "
 # Paragraphs first, then sentence ends, then clause breaks: never cut inside a sentence when avoidable.

@@ -131,7 +131,7 @@ def plots(metrics: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .evaluation import recall_at
+    from .metrics import recall_at
 
     ks = list(range(1, 11))
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -222,7 +222,7 @@ def answer_outcomes(rows: list[dict]) -> list[dict]:
 def _tradeoff(metrics: dict, out: Path) -> None:
     """The trade-off had refusal been decided at each threshold of the scorer's probability. A question refused
     for another reason (a place with no document) stays refused at every threshold."""
-    from .scorer import tradeoff
+    from ..answer import tradeoff
 
     rows = (metrics.get("answers") or {}).get("per_question", [])
     if not any(r.get("probability") is not None for r in rows):

@@ -14,16 +14,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .config import Settings
+from ..config import Settings
 
 if TYPE_CHECKING:
-    from .answering import Answer, Answerer
+    from .answerer import Answer, Answerer
 
 MARKER = re.compile(r"\[(\d+)\]")
 # A number as stated: whole (not the "5" of "2025"), with the character after it when that is a unit or a
 # CJK word ("5万", "80万辆" -> "80万", "27.4%"), so "5万元" is not supported by a clause that says "2025年".
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[%％\u4e00-\u9fff]?")
-# A sentence the LLM wrote, with the [n] markers after it. Not rag.sentences.SENTENCE, which splits source
+# A sentence the LLM wrote, with the [n] markers after it. Not rag.ingest.sentences.SENTENCE, which splits source
 # text (on ；too, and with no markers to keep): the two read different texts.
 WRITTEN_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]|\[\d+\])*\s*(?:\[\d+\])*")
 

@@ -49,7 +49,7 @@ def is_held_out(path: Path) -> bool:
 
 @lru_cache(maxsize=1)
 def _held_out_digests() -> frozenset[str]:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     files = (root / "eval" / "questions.jsonl", root.parent / "shared" / "ncp" / "test.jsonl")
     return frozenset(hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file())
 
@@ -104,7 +104,7 @@ def load_questions(path: Path) -> list[Question]:
 
 def normalize_evidence(text: str) -> str:
     """Evidence in the form it is searched for: the text's own character normalisation, no whitespace."""
-    from .textnorm import normalize_query
+    from ..text import normalize_query
 
     return "".join(normalize_query(text).split())
 
@@ -296,7 +296,7 @@ def rouge_l_f1(candidate: str, reference: str) -> float:
 
 def script_matches(question: Question, answer: dict) -> bool:
     """True when the answer is in the question's script: Traditional for a Traditional one, else Simplified."""
-    from .textnorm import to_simplified
+    from ..text import to_simplified
 
     text = answer.get("answer", "")
     if question.lang == "zh-Hant":

@@ -39,19 +39,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .ann import DenseBackend, build_backend, load_backend
-from .clauses import Clause
-from .cleaning import PolicyDocument
-from .config import Settings
-from .duplicates import Duplicate, DuplicateFinder
-from .ingest import Skipped, Unchanged, ingest_corpus
-from .lexical import BM25Index, add_words, tokenize
-from .responsibility import Contact
-from .sentences import split as split_sentences
-from .vocabulary import VOCABULARY_VERSION
+from ..config import Settings
+from ..ingest import Clause, Contact, Duplicate, DuplicateFinder, PolicyDocument, Skipped, Unchanged, ingest_corpus
+from ..ingest import split as split_sentences
+from ..text import VOCABULARY_VERSION, add_words, tokenize
+from .bm25 import BM25Index
+from .dense import DenseBackend, build_backend, load_backend
 
 if TYPE_CHECKING:
-    from .embedding import Progress
+    from ..embed import Progress
 
 FORMAT_VERSION = 1
 # Bump when cleaning or chunking changes what a file yields: every file is then re-ingested.
@@ -401,7 +397,7 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
 
 
 def _answer_model_version() -> str | None:
-    from .scorer import AnswerScorer
+    from ..answer import AnswerScorer
 
     return AnswerScorer.version_on_disk()
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config import Settings
 from .clauses import Clause, build_clauses
-from .cleaning import PolicyDocument, clean_document
-from .config import Settings
-from .documents import CATALOG_NAMES, NOT_DOCUMENTS, SUFFIXES, LoadError, doc_id_for, load_document, read_catalog
+from .clean import PolicyDocument, clean_document
+from .load import CATALOG_NAMES, NOT_DOCUMENTS, SUFFIXES, LoadError, doc_id_for, load_document, read_catalog
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from .answering import Answer, Citation
-from .index import PolicyIndex
-from .textnorm import TRADITIONAL_VARIANTS, to_traditional
+from ..answer import Answer, Citation
+from ..index import PolicyIndex
+from ..text import TRADITIONAL_VARIANTS, to_traditional
 
 NOT_FOUND = "现有政策文件中未找到"
 BEFORE_SECTIONS = "（正文前）"

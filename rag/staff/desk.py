@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .clauses import Clause
-from .config import Settings
-from .documents import SUFFIXES, LoadError, doc_id_for
-from .e5_weights import sha256_of
-from .index import BuildReport, PolicyIndex, build_index
-from .ingest import ingest_file
+from ..config import Settings
+from ..embed import sha256_of
+from ..index import BuildReport, PolicyIndex, build_index
+from ..ingest import SUFFIXES, Clause, LoadError, doc_id_for, ingest_file
 
 log = logging.getLogger(__name__)
 

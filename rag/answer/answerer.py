@@ -17,25 +17,23 @@ from functools import cached_property
 
 import numpy as np
 
-from .clauses import Clause
-from .config import Settings
-from .examples import EXAMPLES
-from .features import DATE, DUTY_WORDS, ISSUE_VERBS, ISSUE_WORDS, Candidate, FeatureBuilder, TermStatistics, matrix
-from .intent import Intent, analyse
-from .places import region_places
-from .responsibility import notes_in
-from .scorer import AnswerScorer
-from .search import Filters, Hit, Searcher
-from .sentences import SENTENCE, line_start
-from .textnorm import (
+from ..config import Settings
+from ..ingest import SENTENCE, Clause, line_start, notes_in
+from ..retrieve import Filters, Hit, Searcher
+from ..text import (
+    GREETINGS,
     TRADITIONAL_VARIANTS,
     is_traditional,
     normalize_query,
     prepare_question,
+    region_places,
     to_traditional,
     traditional_variant,
 )
-from .vocabulary import GREETINGS
+from .examples import EXAMPLES
+from .features import DATE, DUTY_WORDS, ISSUE_VERBS, ISSUE_WORDS, Candidate, FeatureBuilder, TermStatistics, matrix
+from .intent import Intent, analyse
+from .scorer import AnswerScorer
 
 SEGMENT = re.compile(r"[^，,]+[，,]?")
 WHEN = "哪天|哪一天|什么时候|哪年|日期|时间|何时"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .documents import RawDocument
+from ..text import normalize_chars, strip_pinyin, to_simplified
 from .headings import ANY_MARKER, CN_NUM, SENTENCE_END, starts_with_heading
+from .load import RawDocument
 from .responsibility import Contact, contacts_of
-from .textnorm import normalize_chars, strip_pinyin, to_simplified
 
 # CJK ideographs and CJK / full-width punctuation: whitespace next to one of these is layout, not text.
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

@@ -11,10 +11,18 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .lexical import tokenize, words
-from .places import GAZETTEER, names_a_province_or_city, strip_suffix, without_places
-from .textnorm import is_traditional, normalize_query
-from .vocabulary import QUESTION_WORDS, STOPWORDS
+from ..text import (
+    GAZETTEER,
+    QUESTION_WORDS,
+    STOPWORDS,
+    is_traditional,
+    names_a_province_or_city,
+    normalize_query,
+    strip_suffix,
+    tokenize,
+    without_places,
+    words,
+)
 
 STAFF = re.compile(r"哪个部门|哪些部门|什么部门|哪个机构|哪个单位|谁牵头|由谁|谁负责|谁来|谁统筹|"
                    r"牵头|负责部门|配合部门|责任单位|谁管|哪个部门负责")

@@ -21,13 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .answering import ISSUE_QUESTION, OPENING_CHARS, Answerer
-from .evaluation import EvidenceLocator, Question, load_questions, overlaps
-from .features import FEATURES, matrix
-from .intent import analyse
+from ..answer import (
+    FEATURES,
+    ISSUE_QUESTION,
+    MODEL_PATH,
+    OPENING_CHARS,
+    Answerer,
+    AnswerScorer,
+    analyse,
+    matrix,
+    tradeoff,
+)
+from ..retrieve import Filters
+from .metrics import EvidenceLocator, Question, load_questions, overlaps
 from .report import plot_tradeoff
-from .scorer import MODEL_PATH, AnswerScorer, tradeoff
-from .search import Filters
 
 log = logging.getLogger(__name__)
 SEED = 20261122

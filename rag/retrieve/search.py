@@ -13,14 +13,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .ann import top_rows
-from .clauses import Clause
-from .config import Settings
-from .examples import EXAMPLES
-from .index import IndexUnavailable, PolicyIndex
-from .lexical import tokenize
-from .places import document_places
-from .textnorm import normalize_query, prepare_question
+from ..config import Settings
+from ..index import IndexUnavailable, PolicyIndex, top_rows
+from ..ingest import Clause
+from ..text import document_places, normalize_query, prepare_question, tokenize
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
@@ -88,7 +84,7 @@ def mentioned_documents(places: dict[str, tuple[str, ...]], query: str) -> set[s
 
 @runtime_checkable
 class ClauseSearcher(Protocol):
-    """The retriever interface: `Searcher` here (FAISS + BM25 in process), `rag.milvus.MilvusSearcher` on Milvus."""
+    """The retriever interface: `Searcher` here (FAISS + BM25 in process), `milvus.MilvusSearcher` on Milvus."""
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
                vector: np.ndarray | None = None) -> list[Hit]:
@@ -124,7 +120,7 @@ class Searcher:
                     f"索引由另一个模型建立 (the index was built with {self.index.model_id}, the current model is "
                     f"{self.settings.embedding_model}): run `policy-rag index` to rebuild it"
                 )
-            from .embedding import Embedder
+            from ..embed import Embedder
 
             self.embedder = Embedder(self.settings)
         return self.embedder
@@ -144,7 +140,7 @@ class Searcher:
 
     def warm_up(self) -> None:
         """Load the model and run one query, so the first asker does not wait for it."""
-        self._embedder().encode_queries([EXAMPLES[0]])
+        self._embedder().encode_queries(["政策"])  # any text: this loads the encoder, nothing reads the vector
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
         """The rows a filtered search ranks: documents are chosen first (few), then clauses by section."""

@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .config import Settings
-from .evaluation import (
+from ..config import Settings
+from ..index import PolicyIndex, build_index
+from ..retrieve import MODES, Searcher
+from .metrics import (
     AnswerEvaluator,
     EvidenceLocator,
     Question,
@@ -26,8 +28,6 @@ from .evaluation import (
     load_questions,
     percentile,
 )
-from .index import PolicyIndex, build_index
-from .search import MODES, Searcher
 
 NO_HEADER = " (no header)"
 
@@ -58,7 +58,7 @@ def _answer_source(answerer, answers_file: Path | None) -> tuple[AnswerSource | 
                 row = json.loads(line)
                 rows[str(row["id"])] = row
         return (lambda q: rows.get(q.id)), f"file {answers_file}"
-    return (lambda q: answerer.ask(q.question).to_dict()), "live (rag.answering)"
+    return (lambda q: answerer.ask(q.question).to_dict()), "live (rag.answer)"
 
 
 def _signature(questions_file: Path, index: PolicyIndex) -> str:
@@ -89,7 +89,7 @@ def run_evaluation(
 ) -> dict:
     """The run's metrics (retrieval per method, answers, worst failures), as write_report takes them."""
     questions = load_questions(questions_file)
-    from .embedding import Embedder
+    from ..embed import Embedder
 
     embedder = Embedder(settings)
     searchers = {}
@@ -108,7 +108,7 @@ def run_evaluation(
             if problems:
                 raise QuestionSetError(f"{questions_file}: {len(problems)} problems\n" + "\n".join(problems))
     main = searchers[True]
-    from .answering import Answerer
+    from ..answer import Answerer
 
     answerer = Answerer(main)  # one, for reranking and answering: its corpus statistics are built once
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .features import FEATURES
 
-MODEL_PATH = Path(__file__).with_name("data") / "answer_model.json"
+MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "answer_model.json"
 
 
 class ScorerUnavailable(Exception):

@@ -32,7 +32,7 @@ class PolicyRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    searcher: ClauseSearcher  # Searcher (in process) or rag.milvus.MilvusSearcher
+    searcher: ClauseSearcher  # Searcher (in process) or rag.retrieve.milvus.MilvusSearcher
     k: int = 5
     mode: str = "hybrid"
     filters: Filters = Filters()

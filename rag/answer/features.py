@@ -17,13 +17,11 @@ from functools import cached_property
 
 import numpy as np
 
-from .clauses import Clause
-from .index import PolicyIndex
+from ..index import PolicyIndex
+from ..ingest import Clause, is_heading, line_start, notes_in
+from ..retrieve import Hit
+from ..text import SYNONYMS
 from .intent import YEAR, Intent
-from .responsibility import notes_in
-from .search import Hit
-from .sentences import is_heading, line_start
-from .vocabulary import SYNONYMS
 
 DIGIT = re.compile(r"\d")
 DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?")

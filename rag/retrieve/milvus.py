@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .clauses import SECTION_SEPARATOR, Clause
-from .config import Settings
-from .index import PolicyIndex
-from .places import document_places
+from ..config import Settings
+from ..index import PolicyIndex
+from ..ingest import SECTION_SEPARATOR, Clause
+from ..text import document_places, normalize_query
 from .search import FUSION_DEPTH, RRF_K, Filters, Hit, mentioned_documents, place_bonus, search_request
-from .textnorm import normalize_query
 
 if TYPE_CHECKING:
-    from .embedding import Embedder
+    from ..embed import Embedder
 
 COLLECTION = "policy_clauses"
 OUTPUT = ["chunk_id", "doc_id", "title", "section", "text", "start", "end", "departments", "part", "parts"]
@@ -152,7 +151,7 @@ class MilvusSearcher:
 
     def _vector(self, query: str) -> np.ndarray:
         if self.embedder is None:
-            from .embedding import Embedder
+            from ..embed import Embedder
 
             self.embedder = Embedder(self.settings)
         return self.embedder.encode_queries([query])[0]
