@@ -95,7 +95,7 @@ class PolicyApp:
         self.accounts = StaffAccounts(self.settings.staff_accounts)
         self.reload()
         # Re-indexing after a publish uses the model the searcher already holds: no second load (~1 s, ~0.5 GB).
-        self.desk = DocumentDesk(self.settings, lambda: self.searcher._embedder(), self.audit,
+        self.desk = DocumentDesk(self.settings, lambda: self.searcher.encoder(), self.audit,
                                  on_change=self.reload)
 
     def reload(self) -> None:

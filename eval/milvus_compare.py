@@ -28,7 +28,7 @@ def main(index_dir: str, uri: str) -> None:
     evaluator = RetrievalEvaluator(load_questions(ROOT / "eval" / "questions.jsonl"), k=10)
     local = Searcher.open(settings)
     started = time.perf_counter()
-    remote = MilvusSearcher.connect(uri, settings=settings, embedder=local._embedder())
+    remote = MilvusSearcher.connect(uri, settings=settings, embedder=local.encoder())
     count = remote.upload(PolicyIndex.load(Path(index_dir)))
     print(f"uploaded {count} clauses in {time.perf_counter() - started:.1f}s")
     for name, searcher in (("in-process", local), ("milvus", remote)):

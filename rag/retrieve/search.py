@@ -113,7 +113,8 @@ class Searcher:
         settings = settings or Settings()
         return cls(PolicyIndex.load(settings.index_dir), settings, embedder)
 
-    def _embedder(self):
+    def encoder(self) -> object:
+        """The question encoder: the one given, else an Embedder made at first use (for the index's model only)."""
         if self.embedder is None:
             if self.settings.embedding_model != self.index.model_id:
                 raise IndexUnavailable(
@@ -136,11 +137,11 @@ class Searcher:
 
     def embed_question(self, question: str) -> np.ndarray:
         """The question's vector (loads the model on first use)."""
-        return self._embedder().encode_queries([question])[0]
+        return self.encoder().encode_queries([question])[0]
 
     def warm_up(self) -> None:
         """Load the model and run one query, so the first asker does not wait for it."""
-        self._embedder().encode_queries(["政策"])  # any text: this loads the encoder, nothing reads the vector
+        self.encoder().encode_queries(["政策"])  # any text: this loads the encoder, nothing reads the vector
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
         """The rows a filtered search ranks: documents are chosen first (few), then clauses by section."""
