@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+from rapidfuzz.distance import LCSseq
+
 KINDS = ("citizen", "staff", "numeric", "multi-doc", "out-of-scope", "noisy", "extractive", "ncp")
 # Sets written elsewhere against raw documents: a span that cannot be located is counted, not fatal.
 FOREIGN_KINDS = ("extractive", "ncp")
@@ -281,13 +284,7 @@ def rouge_l_f1(candidate: str, reference: str) -> float:
     a, b = normalize_evidence(candidate), normalize_evidence(reference)
     if not a or not b:
         return 0.0
-    previous = [0] * (len(b) + 1)
-    for ch in a:
-        current = [0]
-        for j, other in enumerate(b, 1):
-            current.append(previous[j - 1] + 1 if ch == other else max(previous[j], current[j - 1]))
-        previous = current
-    lcs = previous[-1]
+    lcs = LCSseq.similarity(a, b)
     if lcs == 0:
         return 0.0
     precision, recall = lcs / len(a), lcs / len(b)
@@ -305,13 +302,8 @@ def script_matches(question: Question, answer: dict) -> bool:
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
-    """The p-th percentile (0-100) by linear interpolation between ranks; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = (len(ordered) - 1) * p / 100
-    low, high = math.floor(index), math.ceil(index)
-    return ordered[low] + (ordered[high] - ordered[low]) * (index - low)
+    """The p-th percentile (0-100), interpolated linearly between ranks (numpy's default); None for no values."""
+    return float(np.percentile(values, p)) if len(values) else None
 
 
 @dataclass
