@@ -28,12 +28,13 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
+from rag.answer import manifest_stamps
 from rag.answer.answerer import Answerer, Conversation
 from rag.answer.examples import EXAMPLES
 from rag.app.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
 from rag.app.web import CSS, I18N, ChinesePages
 from rag.config import Settings
-from rag.index.store import IndexUnavailable, PolicyIndex, build_index
+from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.ingest.load import SUFFIXES
 from rag.retrieve.search import Filters, Searcher
 from rag.staff.desk import AuditLog, DocumentDesk, JsonLines, StaffAccounts, Staged
@@ -129,7 +130,7 @@ class PolicyApp:
 
         log.info("首次运行：正在建立索引 %s …", settings.index_dir)
         report = build_index(settings.all_corpus_dirs(), settings.index_dir, settings, lambda: Embedder(settings),
-                             progress=True)
+                             progress=True, stamps=manifest_stamps())
         log.info("索引完成：%d 条款，%.0f 秒", report.clauses, report.seconds)
 
     # -- 政策咨询 -------------------------------------------------------------------------------------

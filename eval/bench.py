@@ -56,7 +56,7 @@ def timed_calls(call, items: list[str], repeats: int, warm: int = 5) -> dict:
 
 def bench_pipeline(extra: Path | None, cache: Path, repeats: int) -> dict:
     from rag.embed.encoder import Embedder
-    from rag.index.store import PolicyIndex, build_index
+    from rag.index import PolicyIndex, build_index
     from rag.retrieve.search import Searcher
 
     results: dict = {}
@@ -136,7 +136,7 @@ def bench_encoder(overrides: dict, questions: list[str], repeats: int) -> dict:
     """One encoder path: model load, passages/s, index build, question encode and warm ask latency, peak RSS."""
     from rag.answer.answerer import Answerer
     from rag.embed.encoder import Embedder
-    from rag.index.store import PolicyIndex, build_index
+    from rag.index import PolicyIndex, build_index
     from rag.ingest.pipeline import ingest
     from rag.retrieve.search import Searcher
 
@@ -178,7 +178,7 @@ def bench_encoders(repeats: int, ncp: Path | None) -> dict:
 
 
 def _clause_count(folder: Path) -> int:
-    from rag.index.store import PolicyIndex
+    from rag.index import PolicyIndex
 
     return len(PolicyIndex.load(folder).clauses)
 

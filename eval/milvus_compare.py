@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.evaluate.metrics import RetrievalEvaluator, load_questions  # noqa: E402
-from rag.index.store import PolicyIndex  # noqa: E402
+from rag.index import PolicyIndex  # noqa: E402
 from rag.retrieve.milvus import MilvusSearcher  # noqa: E402
 from rag.retrieve.search import Searcher  # noqa: E402
 

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
+from rag.index import PolicyIndex  # noqa: E402
 from rag.index.bm25 import BM25Index  # noqa: E402
 from rag.index.dense import build_backend  # noqa: E402
-from rag.index.store import PolicyIndex  # noqa: E402
 from rag.text.tokens import tokenize  # noqa: E402
 
 NOISE = 0.025  # per dimension: |noise| ≈ 0.49, cosine to the original ≈ 0.90 in 384 dimensions

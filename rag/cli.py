@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .config import Settings
+from .files import JsonLineError, numbered_json_lines
 from .ingest import IngestReport, Skipped, ingest_corpus
 
 app = typer.Typer(
@@ -88,13 +89,14 @@ def _settings(index: Path | None) -> Settings:
 @app.command()
 def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
     """Build or update the index: only new or changed files are embedded; removed files are dropped."""
+    from .answer import manifest_stamps
     from .embed import Embedder
     from .index import IndexUnavailable, build_index
 
     settings = _settings(index)
     try:
         report = build_index(corpus or settings.all_corpus_dirs(), settings.index_dir, settings,
-                             lambda: Embedder(settings), progress=sys.stderr.isatty())
+                             lambda: Embedder(settings), progress=sys.stderr.isatty(), stamps=manifest_stamps())
     except IndexUnavailable as exc:
         _err(str(exc))
         raise typer.Exit(2) from exc
@@ -117,16 +119,14 @@ def index(corpus: CorpusOption = None, index: IndexOption = None) -> None:
 
 def _read_batch(path: Path) -> list[dict]:
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise typer.BadParameter(f"{path} line {number}: not JSON ({exc.msg})", param_hint="--batch") from exc
-        if not isinstance(row, dict) or "id" not in row or not str(row.get("question", "")).strip():
-            raise typer.BadParameter(f"{path} line {number}: needs \"id\" and \"question\"", param_hint="--batch")
-        rows.append(row)
+    try:
+        for number, row in numbered_json_lines(path):
+            if not isinstance(row, dict) or "id" not in row or not str(row.get("question", "")).strip():
+                raise typer.BadParameter(f"{path} line {number}: needs \"id\" and \"question\"",
+                                         param_hint="--batch")
+            rows.append(row)
+    except JsonLineError as exc:
+        raise typer.BadParameter(f"{path} line {exc.number}: not JSON ({exc.msg})", param_hint="--batch") from exc
     return rows
 
 
@@ -297,38 +297,17 @@ def train(
     seed: Annotated[Optional[int], typer.Option(help="Random seed. Default: training.SEED.")] = None,
 ) -> None:
     """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
-    from .answer import FEATURES, MODEL_PATH, Answerer, AnswerScorer
-    from .embed import Embedder
-    from .evaluate import is_held_out
-    from .evaluate.training import SEED, TrainingData, collect, load_sets
-    from .evaluate.training import train as fit
-    from .index import PolicyIndex, build_index
-    from .retrieve import Searcher
+    from .answer import MODEL_PATH
+    from .evaluate.training import SEED, DevSet, HeldOutError, train_answer_model
 
     out = out or MODEL_PATH
-    seed = SEED if seed is None else seed
-
-    for path in (seed_questions, ncp_questions):
-        if is_held_out(path):
-            raise typer.BadParameter(f"{path} is a test set: it is reported on, never trained on")
-    settings = Settings()
-    embedder = Embedder(settings)
-    zeros, ones = [0.0] * len(FEATURES), [1.0] * len(FEATURES)
-    blank = AnswerScorer(list(FEATURES), zeros, ones, zeros, 0.0, 0.5, 0.5)
-    data = TrainingData()
-    for name, questions, corpus, folder in (("seed-dev", seed_questions, seed_corpus, seed_index),
-                                            ("ncp-dev", ncp_questions, ncp_corpus, ncp_index)):
-        built = build_index([corpus], folder, settings, lambda: embedder, progress=sys.stderr.isatty())
-        _err(f"index {folder}: {built.clauses} clauses ({built.embedded} embedded)")
-        searcher = Searcher(PolicyIndex.load(folder), settings, embedder)
-        answerer = Answerer(searcher, settings, scorer=blank)
-        (_, rows), = load_sets([(name, questions)])
-        part = collect(answerer, name, rows, negatives=name == "ncp-dev")
-        _err(f"{name}: {len(part.examples)} questions (generated negatives included)")
-        data.examples += part.examples
-    data.write_csv(report / "features.csv.gz")
-    scorer, figures = fit(data, seed, out, report, trained_on={
-        "sets": [str(seed_questions), str(ncp_questions)], "command": "policy-rag train"})
+    sets = [DevSet("seed-dev", seed_questions, seed_corpus, seed_index, negatives=False),
+            DevSet("ncp-dev", ncp_questions, ncp_corpus, ncp_index, negatives=True)]
+    try:
+        scorer, figures = train_answer_model(sets, out, report, SEED if seed is None else seed, say=_err,
+                                             progress=sys.stderr.isatty())
+    except HeldOutError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     at = figures["at_refuse_threshold"]
     _err(f"answer model {scorer.version} -> {out}: refuse below {scorer.refuse_threshold:.3f}, "
          f"confident from {scorer.answer_threshold:.3f}; dev out-of-fold: false refusals {at['false_refusals']:.3f}, "

@@ -63,17 +63,19 @@ def recover_folder(folder: Path) -> None:
 
 
 def replace_folder(folder: Path, write: Callable[[Path], object], prefix: str = "writing",
-                   keep_existing: Callable[[Path], bool] = lambda folder: False) -> Path:
+                   keep_existing: Callable[[Path], bool] = lambda folder: False, mode: int | None = None) -> Path:
     """`write(work)` fills a sibling temporary folder, which then replaces `folder`: the old one is renamed
     aside, the new one into place, and the old one removed (`recover_folder` undoes a crash in between). When
-    `keep_existing(folder)` says another process already finished the same folder, theirs is kept."""
+    `keep_existing(folder)` says another process already finished the same folder, theirs is kept. `mode`: the
+    folder's permission bits (a temporary folder is the owner's only)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{prefix}-", dir=folder.parent))
     try:
         write(work)
         if keep_existing(folder):
             return folder
-        os.chmod(work, 0o755)
+        if mode is not None:
+            os.chmod(work, mode)
         previous = previous_of(folder)
         shutil.rmtree(previous, ignore_errors=True)
         if folder.exists():
@@ -109,10 +111,28 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+class JsonLineError(ValueError):
+    """A line of a JSON-lines file that is not JSON: `number` is its line, `msg` what the parser said."""
+
+    def __init__(self, error: json.JSONDecodeError, number: int):
+        super().__init__(str(error))
+        self.number, self.msg = number, error.msg
+
+
+def numbered_json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, value) of every non-blank line; JsonLineError names the first line that is not JSON."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise JsonLineError(exc, number) from exc
+
+
 def read_jsonl(path: Path) -> list[dict]:
     """Every JSON object of a JSON-lines file, blank lines skipped."""
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return [row for _, row in numbered_json_lines(path)]
 
 
 class JsonLines:

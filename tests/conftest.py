@@ -67,19 +67,20 @@ def embedder():
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, embedder):
     """An index of the five seed documents, built once for the session."""
+    from rag.answer import manifest_stamps
     from rag.config import Settings
-    from rag.index.store import build_index
+    from rag.index import build_index
 
     folder = tmp_path_factory.mktemp("index") / "index"
     settings = Settings(index_dir=folder)
-    report = build_index([CORPUS], folder, settings, lambda: embedder)
+    report = build_index([CORPUS], folder, settings, lambda: embedder, stamps=manifest_stamps())
     return folder, report
 
 
 @pytest.fixture(scope="session")
 def searcher(seed_index, embedder):
     from rag.config import Settings
-    from rag.index.store import PolicyIndex
+    from rag.index import PolicyIndex
     from rag.retrieve.search import Searcher
 
     folder, _ = seed_index

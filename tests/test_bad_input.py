@@ -105,7 +105,7 @@ def test_prompt_injection_is_data_for_the_llm_and_its_obedience_is_dropped(searc
 
 def test_injection_text_inside_a_document_is_only_ever_quoted(tmp_path, embedder):
     from rag.config import Settings
-    from rag.index.store import PolicyIndex, build_index
+    from rag.index import PolicyIndex, build_index
     from rag.retrieve.search import Searcher
 
     corpus = tmp_path / "corpus"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.index.store import IndexUnavailable, PolicyIndex, build_index, build_lock
+from rag.index import IndexUnavailable, PolicyIndex, build_index, build_lock
 from rag.retrieve.search import Searcher
 
 from .conftest import CORPUS, ROOT, SEEDS

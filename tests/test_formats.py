@@ -178,7 +178,7 @@ def test_a_regulation_and_its_implementing_rules_are_not_duplicates(extra_report
 
 def test_a_duplicate_is_indexed_once_with_both_sources(tmp_path, embedder):
     from rag.config import Settings
-    from rag.index.store import PolicyIndex, build_index
+    from rag.index import PolicyIndex, build_index
 
     if not EXTRA.is_dir():
         pytest.skip("../shared/corpus-extra is not beside the project")

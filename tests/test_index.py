@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from rag.answer.scorer import AnswerScorer
 from rag.cli import app
 from rag.config import Settings
-from rag.index.store import IndexUnavailable, PolicyIndex, build_index
+from rag.index import IndexUnavailable, PolicyIndex, build_index
 from rag.retrieve.langchain import PolicyRetriever
 from rag.retrieve.search import Filters, Searcher, rrf
 from rag.text.places import document_places

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("milvus_lite", reason="pip install '.[milvus]' to test the Milvus backend")
 
 from rag.config import Settings  # noqa: E402
-from rag.index.store import PolicyIndex  # noqa: E402
+from rag.index import PolicyIndex  # noqa: E402
 from rag.retrieve.langchain import PolicyRetriever  # noqa: E402
 from rag.retrieve.milvus import MilvusSearcher, filter_expression  # noqa: E402
 from rag.retrieve.search import Filters  # noqa: E402

@@ -4,9 +4,9 @@ from .answerer import ISSUE_QUESTION, OPENING_CHARS, Answer, Answerer, Citation
 from .examples import EXAMPLES
 from .features import FEATURES, matrix
 from .intent import analyse
-from .scorer import MODEL_PATH, AnswerScorer, tradeoff
+from .scorer import MODEL_PATH, AnswerScorer, manifest_stamps, tradeoff
 
 __all__ = [
     "Answer", "AnswerScorer", "Answerer", "Citation", "EXAMPLES", "FEATURES", "ISSUE_QUESTION", "MODEL_PATH",
-    "OPENING_CHARS", "analyse", "matrix", "tradeoff",
+    "OPENING_CHARS", "analyse", "manifest_stamps", "matrix", "tradeoff",
 ]

@@ -114,3 +114,9 @@ def tradeoff(outcomes: list[dict], thresholds: np.ndarray) -> list[dict]:
             "precision": sum(o["correct"] for o in answered) / max(len(answered), 1),
         })
     return curve
+
+
+def manifest_stamps() -> dict[str, str | None]:
+    """What an index manifest records of the answer stage: the answer model's version on disk (None when it
+    cannot be loaded), so an index says which model served from it."""
+    return {"answer_model": AnswerScorer.version_on_disk()}

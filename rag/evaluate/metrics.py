@@ -15,8 +15,6 @@ of the evidence and is scored against the answer with char-level ROUGE-L F1.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from collections import defaultdict
@@ -27,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from rapidfuzz.distance import LCSseq
+
+from ..files import JsonLineError, numbered_json_lines, sha256_of
 
 KINDS = ("citizen", "staff", "numeric", "multi-doc", "out-of-scope", "noisy", "extractive", "ncp")
 # Sets written elsewhere against raw documents: a span that cannot be located is counted, not fatal.
@@ -47,14 +47,14 @@ def is_held_out(path: Path) -> bool:
     path = Path(path)
     if any(p.as_posix().endswith(held) for p in (path, path.resolve()) for held in HELD_OUT):
         return True
-    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() in _held_out_digests()
+    return path.is_file() and sha256_of(path) in _held_out_digests()
 
 
 @lru_cache(maxsize=1)
 def _held_out_digests() -> frozenset[str]:
     root = Path(__file__).resolve().parents[2]
     files = (root / "eval" / "questions.jsonl", root.parent / "shared" / "ncp" / "test.jsonl")
-    return frozenset(hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file())
+    return frozenset(sha256_of(f) for f in files if f.is_file())
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,14 @@ def _question(row: dict) -> Question:
 
 def load_questions(path: Path) -> list[Question]:
     """The questions of a JSON-lines file in either format; QuestionSetError for a bad line or an empty set."""
-    questions = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            questions.append(_question(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise QuestionSetError(f"{path} line {number}: {exc}") from exc
+    questions, number = [], 0
+    try:
+        for number, row in numbered_json_lines(Path(path)):
+            questions.append(_question(row))
+    except JsonLineError as exc:
+        raise QuestionSetError(f"{path} line {exc.number}: {exc}") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise QuestionSetError(f"{path} line {number}: {exc}") from exc
     if not questions:
         raise QuestionSetError(f"{path}: no questions")
     return questions

@@ -15,7 +15,7 @@ import csv
 import gzip
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +29,15 @@ from ..answer import (
     Answerer,
     AnswerScorer,
     analyse,
+    manifest_stamps,
     matrix,
     tradeoff,
 )
-from ..retrieve import Filters
-from .metrics import EvidenceLocator, Question, load_questions, overlaps
+from ..config import Settings
+from ..embed import Embedder
+from ..index import PolicyIndex, build_index
+from ..retrieve import Filters, Searcher
+from .metrics import EvidenceLocator, Question, is_held_out, load_questions, overlaps
 from .report import plot_tradeoff
 
 log = logging.getLogger(__name__)
@@ -222,3 +226,46 @@ def _by_set(outcomes: list[dict], refuse: float, answer: float) -> dict:
 def load_sets(specs: Sequence[tuple[str, Path]]) -> list[tuple[str, list[Question]]]:
     """(name, questions) for each (name, JSON-lines path) given."""
     return [(name, load_questions(path)) for name, path in specs]
+
+
+@dataclass(frozen=True)
+class DevSet:
+    """A dev question set with the corpus it asks about and the index folder built (or updated) from it."""
+
+    name: str
+    questions: Path
+    corpus: Path
+    index: Path
+    negatives: bool  # generate negatives from its positives (the NCP set, whose questions reuse the text's words)
+
+
+def train_answer_model(sets: Sequence[DevSet], out: Path, report: Path, seed: int = SEED,
+                       settings: Settings | None = None, say: Callable[[str], None] = log.info,
+                       progress: bool = False) -> tuple[AnswerScorer, dict]:
+    """`policy-rag train`: build or update each dev set's index, collect its candidates' features with a blank
+    scorer (every probability 0.5, so nothing is filtered by a previous model), fit, and write the weights.
+    A test set is refused (HeldOutError) before anything is built."""
+    for dev in sets:
+        if is_held_out(dev.questions):
+            raise HeldOutError(f"{dev.questions} is a test set: it is reported on, never trained on")
+    settings = settings or Settings()
+    embedder = Embedder(settings)
+    zeros, ones = [0.0] * len(FEATURES), [1.0] * len(FEATURES)
+    blank = AnswerScorer(list(FEATURES), zeros, ones, zeros, 0.0, 0.5, 0.5)
+    data = TrainingData()
+    for dev in sets:
+        built = build_index([dev.corpus], dev.index, settings, lambda: embedder, progress=progress,
+                            stamps=manifest_stamps())
+        say(f"index {dev.index}: {built.clauses} clauses ({built.embedded} embedded)")
+        answerer = Answerer(Searcher(PolicyIndex.load(dev.index), settings, embedder), settings, scorer=blank)
+        (_, rows), = load_sets([(dev.name, dev.questions)])
+        part = collect(answerer, dev.name, rows, negatives=dev.negatives)
+        say(f"{dev.name}: {len(part.examples)} questions (generated negatives included)")
+        data.examples += part.examples
+    data.write_csv(report / "features.csv.gz")
+    return train(data, seed, out, report, trained_on={
+        "sets": [str(dev.questions) for dev in sets], "command": "policy-rag train"})
+
+
+class HeldOutError(ValueError):
+    """A test set was given to training."""

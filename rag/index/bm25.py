@@ -27,11 +27,15 @@ class BM25Index:
         model.index([tokens or ["\u0000"] for tokens in corpus_tokens], show_progress=False)
         return cls(model, len(corpus_tokens))
 
+    def knows(self, token: str) -> bool:
+        """Whether any clause has this token."""
+        return self.model is not None and token in self.model.vocab_dict
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """The BM25 score of every clause for the tokens (float32, all zeros when none is in the vocabulary)."""
         if self.model is None:
             return np.zeros(self.size, dtype=np.float32)
-        known = [t for t in query_tokens if t in self.model.vocab_dict]
+        known = [t for t in query_tokens if self.knows(t)]
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..answer import manifest_stamps
 from ..config import Settings
-from ..embed import sha256_of
+from ..files import sha256_of
 from ..index import BuildReport, PolicyIndex, build_index
 from ..ingest import SUFFIXES, Clause, LoadError, doc_id_for, ingest_file
 
@@ -364,7 +365,7 @@ class DocumentDesk:
             progress(0.05 + 0.44 * half, f"正在计算向量 {done}/{total} 段")
 
         report = build_index(self.settings.all_corpus_dirs(), self.settings.index_dir, self.settings,
-                             self.embedder_factory, progress=embedded)
+                             self.embedder_factory, progress=embedded, stamps=manifest_stamps())
         progress(0.95, "正在加载新索引…")
         self.on_change()
         return report
