@@ -28,8 +28,7 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from rag.answer import manifest_stamps
-from rag.answer.answerer import Answerer, Conversation
+from rag.answer import Answerer, Conversation, manifest_stamps
 from rag.answer.examples import EXAMPLES
 from rag.app.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
 from rag.app.web import CSS, I18N, ChinesePages

@@ -13,7 +13,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
-from rag.answer.answerer import HEDGE, WELCOME, Answerer, Conversation, has_content
+from rag.answer import HEDGE, WELCOME, Answerer, Conversation, has_content
 from rag.answer.llm import LLMWriter
 from rag.answer.scorer import AnswerScorer
 from rag.cli import app
@@ -193,7 +193,7 @@ def test_when_issued_finds_the_date_under_the_title(answerer):
     answer = answerer.ask("江西省做好碳达峰碳中和工作的实施意见是哪天发布的？")
     assert not answer.refused and "2022年4月6日" in answer.answer
     assert answer.citations[0].doc_id == SEEDS["jiangxi"]
-    assert answer.why.get("issue_date") and answer.citations[0].start < 300  # the document's opening lines
+    assert answer.decision.rule == "issue_date" and answer.citations[0].start < 300  # the document's opening lines
     assert_traceable(answerer, answer)
 
 
@@ -239,7 +239,7 @@ def test_llm_answers_keep_only_supported_sentences(answerer):
     answer = llm.ask("瑞金到2025年新能源装机要达到多大规模？")
     assert answer.mode == "llm"
     assert answer.answer == "瑞金到2025年新能源装机规模力争达到30万千瓦[1]。"
-    assert answer.why["llm_dropped"] == ["届时还将新增50万千瓦风电[1]。", "这很重要。"]
+    assert answer.decision.llm_dropped == ("届时还将新增50万千瓦风电[1]。", "这很重要。")
 
 
 def test_llm_failure_falls_back_to_the_extractive_answer(answerer):
@@ -250,7 +250,7 @@ def test_llm_failure_falls_back_to_the_extractive_answer(answerer):
     extractive = answerer.ask("瑞金到2025年新能源装机要达到多大规模？").answer
     writer = LLMWriter(Broken(responses=["x"]))
     answer = Answerer(answerer.searcher, llm=writer).ask("瑞金到2025年新能源装机要达到多大规模？")
-    assert answer.mode == "extractive" and answer.answer == extractive and answer.why["llm_error"] == "TimeoutError"
+    assert answer.mode == "extractive" and answer.answer == extractive and answer.decision.llm_error == "TimeoutError"
     invented = LLMWriter(FakeListChatModel(responses=["成都有200万辆新能源汽车[3]。"]))
     answer = Answerer(answerer.searcher, llm=invented).ask("瑞金到2025年新能源装机要达到多大规模？")
     assert answer.mode == "extractive" and answer.answer == extractive
@@ -303,7 +303,7 @@ def test_an_openai_compatible_endpoint_on_loopback(answerer, openai_stub):
     slow = Settings(llm_base_url=openai_stub, llm_model="stub", llm_timeout=0.5)
     writer = LLMWriter.from_settings(slow)
     answer = Answerer(answerer.searcher, llm=writer).ask("瑞金到2025年新能源装机要达到多大规模？")
-    assert answer.mode == "extractive" and "llm_error" in answer.why
+    assert answer.mode == "extractive" and answer.decision.llm_error is not None
 
 
 # ---- the command line ------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_a_named_place_lifts_its_own_documents_in_a_hybrid_ranking(searcher, mon
 
 
 def test_a_when_issued_question_is_read_with_the_verbs_a_document_is_dated_by():
-    from rag.answer.answerer import ISSUE_QUESTION
+    from rag.answer import ISSUE_QUESTION
     from rag.answer.features import ISSUE_WORDS
 
     for verb in ISSUE_WORDS.pattern.split("|"):  # one list of verbs for questions and for dated lines

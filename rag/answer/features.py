@@ -31,6 +31,8 @@ DUTY_WORDS = re.compile(r"负责|牵头|统筹|组织|配合")
 ISSUE_VERBS = "印发|发布|出台|通过|公布|施行|颁布"
 ISSUE_WORDS = re.compile(ISSUE_VERBS)
 STATS_SAMPLE = 20_000
+# Clauses whose sentences the scorer reads; reranking reorders the same clauses.
+CANDIDATE_CLAUSES = 10
 
 FEATURES = (
     "sim_sentence", "sim_sentence_margin", "sim_sentence_rank_inv", "sim_clause", "sim_clause_margin",

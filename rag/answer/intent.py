@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from ..text import (
     GAZETTEER,
+    GREETINGS,
     QUESTION_WORDS,
     STOPWORDS,
     is_traditional,
@@ -33,6 +34,7 @@ NUMERIC = re.compile(r"多少|几[个家根座辆条项次年]|比例|比重|占
 COMPARE = re.compile(r"分别|各是|各自|对比|哪个高|哪个多|有何不同|都")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 SHORT_YEAR = re.compile(r"(?<![\d年])([2-3]\d)年")  # "25年" in speech means 2025
+CONTENT = re.compile(r"[\u4e00-\u9fff]|[a-z]")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,15 @@ class Intent:
     def compares(self) -> bool:
         """True when the question names two or more places (answered place by place)."""
         return len(self.places) >= 2
+
+
+def has_content(text: str) -> bool:
+    """Whether a message asks something: a word (a Chinese character, a Latin letter) is left once greetings,
+    punctuation and emoji are removed. A bare number ("0", "2025") asks nothing a clause could answer."""
+    rest = normalize_query(text).lower()  # NFKC: a full-width ＧＤＰ is GDP
+    for greeting in sorted(GREETINGS, key=len, reverse=True):
+        rest = rest.replace(greeting, "")
+    return bool(CONTENT.search(rest))
 
 
 @lru_cache(maxsize=1)

@@ -95,11 +95,11 @@ class LLMWriter:
         try:
             reply = self.chat.invoke(self.messages(answer.resolved_question or answer.question, clauses))
         except Exception as exc:  # network, timeout, bad key: the extractive answer stands
-            return replace(answer, why={**answer.why, "llm_error": type(exc).__name__})
+            return replace(answer, decision=replace(answer.decision, llm_error=type(exc).__name__))
         text, dropped = self.verify(str(reply.content), clauses)
         if not text:
-            return replace(answer, why={**answer.why, "llm_dropped": dropped})
-        return replace(answer, answer=text, mode="llm", why={**answer.why, "llm_dropped": dropped})
+            return replace(answer, decision=replace(answer.decision, llm_dropped=tuple(dropped)))
+        return replace(answer, answer=text, mode="llm", decision=replace(answer.decision, llm_dropped=tuple(dropped)))
 
     def stream(self, answer: Answer, answerer: Answerer) -> Iterator[tuple[str, Answer | None]]:
         """For a UI that shows the words as they arrive: yields (text so far, None), then (checked text, the
@@ -112,10 +112,10 @@ class LLMWriter:
                 text += str(chunk.content)
                 yield answer.in_script(text), None
         except Exception as exc:
-            final = replace(answer, why={**answer.why, "llm_error": type(exc).__name__})
+            final = replace(answer, decision=replace(answer.decision, llm_error=type(exc).__name__))
             yield final.answer, final
             return
         kept, dropped = self.verify(text, clauses)
         final = replace(answer, answer=answer.in_script(kept), mode="llm") if kept else answer
-        final = replace(final, why={**answer.why, "llm_dropped": dropped})
+        final = replace(final, decision=replace(answer.decision, llm_dropped=tuple(dropped)))
         yield final.answer, final

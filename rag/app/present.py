@@ -54,7 +54,7 @@ def answer_text(answer: Answer, turn: int) -> str:
     text = re.sub(r"\[(\d+)\]", rf"[[\1]](#a{turn}-s\1)", text)
     if answer.notice:
         text = f"*{html.escape(_script(answer.notice, answer))}*  \n{text}"
-    if answer.refused and not answer.why.get("empty_question"):
+    if answer.decision.route == "refused":  # not a welcome or an empty message, which are refusals too
         text = f"**{_script(NOT_FOUND, answer)}**  \n{text}"
     return text
 

@@ -21,18 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answer import (
-    FEATURES,
-    ISSUE_QUESTION,
-    MODEL_PATH,
-    OPENING_CHARS,
-    Answerer,
-    AnswerScorer,
-    analyse,
-    manifest_stamps,
-    matrix,
-    tradeoff,
-)
+from ..answer import FEATURES, MODEL_PATH, Answerer, AnswerScorer, analyse, manifest_stamps, matrix, tradeoff
 from ..config import Settings
 from ..embed import Embedder
 from ..index import PolicyIndex, build_index
@@ -97,8 +86,8 @@ class TrainingData:
 def _example(answerer: Answerer, set_name: str, q: Question, question: str, spans: list, filters: Filters | None,
              answerable: bool, generated: bool) -> Example:
     intent = analyse(question, answerer.known_places)
-    hits, vector = answerer._retrieve(intent, filters=filters)
-    found = answerer.features.candidates(intent, hits, vector, bool(ISSUE_QUESTION.search(intent.normalized)))
+    hits, vector = answerer.retrieve(intent, filters=filters)
+    found = answerer.candidates(intent, hits, vector)
     labels = [float(answerable and any(overlaps(s, {"doc_id": c.clause.doc_id, "start": c.start, "end": c.end})
                                        for s in spans)) for c in found]
     return Example(set_name, q.id + ("#other" if generated else ""), q.id, answerable, matrix(found),
@@ -113,9 +102,7 @@ def _elsewhere(answerer: Answerer, question: str, gold_docs: set[str]) -> Filter
         return None
     excluded = set(gold_docs)
     for place in intent.places:
-        excluded.update(answerer.documents_of(place))
-        excluded.update(d for d, doc in answerer.index.documents.items()
-                        if place in doc.title or place in doc.text[:OPENING_CHARS])
+        excluded.update(answerer.catalogue.documents_about(place))
     allowed = tuple(d for d in answerer.index.documents if d not in excluded)
     return Filters(doc_ids=allowed) if allowed else None
 

@@ -18,7 +18,9 @@ ITEM_SEPARATORS = re.compile(r"[，,、；;]")
 LABELLED_LEAD = re.compile(r"^(?:责任单位|责任部门|牵头单位|牵头部门)\s*[:：]")
 LABELLED_SUPPORT = re.compile(r"[；;，,]?\s*(?:配合单位|配合部门|参与单位)\s*[:：]")
 
-PHONE = re.compile(r"(?<![\d-])(0\d{2,3}-?\d{7,8}(?:-\d{1,5})?|1[3-9]\d{9}|12345)(?![\d])")
+# The number on a contact line, read off exactly: a landline with its area code (and extension), a mobile number
+# or 12345. Not the answer stage's NUMBER_OR_HOTLINE, which only asks whether a sentence gives some number.
+CONTACT_LINE_PHONE = re.compile(r"(?<![\d-])(0\d{2,3}-?\d{7,8}(?:-\d{1,5})?|1[3-9]\d{9}|12345)(?![\d])")
 PHONE_LABEL = re.compile(r"电话|联系人|热线|联系方式|咨询")
 PERSON = re.compile(r"联系人\s*[:：]\s*([\u4e00-\u9fff·]{2,6})")
 ORG_LABEL = re.compile(r"(?:咨询部门|联系部门|咨询单位|联系单位|解读机构|解读部门|受理部门)\s*[:：]\s*(.+)")
@@ -109,7 +111,7 @@ def _organisation_before(lines: list[str], index: int) -> str | None:
         if match := ORG_LABEL.search(line):
             return match.group(1).strip()
     previous = lines[index - 1].strip() if index else ""
-    if previous and len(previous) <= 30 and ORG_SUFFIX.search(previous) and not PHONE.search(previous):
+    if previous and len(previous) <= 30 and ORG_SUFFIX.search(previous) and not CONTACT_LINE_PHONE.search(previous):
         return previous
     return None
 
@@ -120,7 +122,7 @@ def contacts_of(text: str) -> tuple[Contact, ...]:
     lines = text.split("\n")
     offset = 0
     for index, line in enumerate(lines):
-        phone = PHONE.search(line)
+        phone = CONTACT_LINE_PHONE.search(line)
         if phone and PHONE_LABEL.search(line):
             person = PERSON.search(line)
             organisation = _organisation_before(lines, index)

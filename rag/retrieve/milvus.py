@@ -25,8 +25,8 @@ import numpy as np
 from ..config import Settings
 from ..index import PolicyIndex
 from ..ingest import SECTION_SEPARATOR, Clause
-from ..text import document_places, normalize_query
-from .search import FUSION_DEPTH, RRF_K, Filters, Hit, mentioned_documents, place_bonus, search_request
+from ..text import PlaceCatalogue, normalize_query
+from .search import FUSION_DEPTH, RRF_K, Filters, Hit, place_bonus, search_request
 
 if TYPE_CHECKING:
     from ..embed import Embedder
@@ -111,7 +111,7 @@ class MilvusSearcher:
     collection: str = COLLECTION
     settings: Settings = field(default_factory=Settings)
     embedder: object | None = None
-    places: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc id -> places, for the bonus
+    catalogue: PlaceCatalogue = field(default_factory=lambda: PlaceCatalogue.of_titles(()))  # for the place bonus
 
     @classmethod
     def connect(cls, uri: str, collection: str = COLLECTION, settings: Settings | None = None,
@@ -120,12 +120,12 @@ class MilvusSearcher:
         from pymilvus import MilvusClient
 
         client = MilvusClient(uri)
-        places = {}
+        rows = []
         if client.has_collection(collection):
             rows = client.query(collection, filter="part == 1", output_fields=["doc_id", "title", "region"],
                                 limit=16384)
-            places = {r["doc_id"]: document_places(r["title"], {"region": r["region"]}) for r in rows}
-        return cls(client, collection, settings or Settings(), embedder, places)
+        catalogue = PlaceCatalogue.of_titles((r["doc_id"], r["title"], r["region"]) for r in rows)
+        return cls(client, collection, settings or Settings(), embedder, catalogue)
 
     def upload(self, index: PolicyIndex, batch: int = 512) -> int:
         """Replace the collection with the index's clauses and vectors; returns the number stored."""
@@ -146,7 +146,7 @@ class MilvusSearcher:
             client.insert(self.collection, rows)
         client.flush(self.collection)
         client.load_collection(self.collection)
-        self.places = {d: document_places(r.title, r.metadata) for d, r in index.documents.items()}
+        self.catalogue = PlaceCatalogue.of_documents(index.documents)
         return len(index.clauses)
 
     def _vector(self, query: str) -> np.ndarray:
@@ -157,11 +157,12 @@ class MilvusSearcher:
         return self.embedder.encode_queries([query])[0]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
-               vector: np.ndarray | None = None) -> list[Hit]:
-        """The top k clauses for the query in `mode` within `filters`, ranked 1…k (hybrid: RRF plus place bonus)."""
+               vector: np.ndarray | None = None, normalized: bool = False) -> list[Hit]:
+        """The top k clauses for the query in `mode` within `filters`, ranked 1…k (hybrid: RRF plus place bonus);
+        `normalized`: the query is already prepared and normalised (an analysed question's text)."""
         from pymilvus import AnnSearchRequest, RRFRanker
 
-        query, k = search_request(query, k, mode)
+        query, k = search_request(query, k, mode, normalized)
         if not query or k < 1:
             return []
         expr = filter_expression(filters)
@@ -180,7 +181,7 @@ class MilvusSearcher:
                                        output_fields=OUTPUT)[0]
         scored = [(float(h["distance"]), _clause(h["entity"])) for h in found]
         if mode == "hybrid":
-            mentioned = mentioned_documents(self.places, query)
+            mentioned = self.catalogue.mentioned_documents(query)
             scored = list(zip(place_bonus([(s, c.doc_id) for s, c in scored], mentioned), [c for _, c in scored]))
             scored.sort(key=lambda item: -item[0])
         return [Hit(rank, score, clause) for rank, (score, clause) in enumerate(scored[:k], 1)]

@@ -16,7 +16,7 @@ import numpy as np
 from ..config import Settings
 from ..index import IndexUnavailable, PolicyIndex, top_rows
 from ..ingest import Clause
-from ..text import document_places, normalize_query, prepare_question, tokenize
+from ..text import PlaceCatalogue, normalize_query, prepare_question, tokenize
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
@@ -77,26 +77,22 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def mentioned_documents(places: dict[str, tuple[str, ...]], query: str) -> set[str]:
-    """The documents whose place the query names: they get PLACE_BONUS in a hybrid ranking."""
-    return {doc_id for doc_id, names in places.items() if any(p in query for p in names)}
-
-
 @runtime_checkable
 class ClauseSearcher(Protocol):
     """The retriever interface: `Searcher` here (FAISS + BM25 in process), `milvus.MilvusSearcher` on Milvus."""
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
-               vector: np.ndarray | None = None) -> list[Hit]:
-        """The k best clauses for the query, best first."""
+               vector: np.ndarray | None = None, normalized: bool = False) -> list[Hit]:
+        """The k best clauses for the query, best first (`normalized`: the query is already normalised)."""
         ...
 
 
-def search_request(query: str, k: int, mode: str) -> tuple[str, int]:
-    """What every backend searches for: the question cleaned and normalised like the text, k bounded."""
+def search_request(query: str, k: int, mode: str, normalized: bool = False) -> tuple[str, int]:
+    """What every backend searches for: the question cleaned and normalised like the text (unless `normalized`
+    says the caller already did: the answerer's question was, once, when it was analysed), k bounded."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
-    return normalize_query(prepare_question(query)[0]), min(int(k), MAX_K)
+    return query if normalized else normalize_query(prepare_question(query)[0]), min(int(k), MAX_K)
 
 
 @dataclass
@@ -127,13 +123,18 @@ class Searcher:
         return self.embedder
 
     @cached_property
+    def catalogue(self) -> PlaceCatalogue:
+        """The index's places: which documents belong to which place (computed once per searcher)."""
+        return PlaceCatalogue.of_documents(self.index.documents)
+
+    @property
     def places(self) -> dict[str, tuple[str, ...]]:
         """document id -> the places it belongs to (its region's last part, its title's first)."""
-        return {doc_id: document_places(d.title, d.metadata) for doc_id, d in self.index.documents.items()}
+        return self.catalogue.places
 
     def mentioned_documents(self, query: str) -> set[str]:
         """The ids of documents whose place the query names."""
-        return mentioned_documents(self.places, query)
+        return self.catalogue.mentioned_documents(query)
 
     def embed_question(self, question: str) -> np.ndarray:
         """The question's vector (loads the model on first use)."""
@@ -173,9 +174,10 @@ class Searcher:
         return self.index.dense.search(query_vector, depth, allowed, self.index.vectors)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
-               vector: np.ndarray | None = None) -> list[Hit]:
-        """`vector`: the question already embedded (a multi-document answer searches each document with it)."""
-        query, k = search_request(query, k, mode)
+               vector: np.ndarray | None = None, normalized: bool = False) -> list[Hit]:
+        """`vector`: the question already embedded (a multi-document answer searches each document with it);
+        `normalized`: the query is already prepared and normalised (an analysed question's text), searched as is."""
+        query, k = search_request(query, k, mode, normalized)
         if not query or not self.index.clauses or k < 1:
             return []
         allowed = self.allowed_rows(filters or Filters())

@@ -5,6 +5,9 @@ which known places there are. Question analysis, search's place bonus and the an
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from typing import Protocol
 
 # The multi-character suffixes are listed whole: without 自治区 内蒙古自治区 would be read as the place 内蒙古自治.
 ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "新区", "省", "市", "区", "县", "州",
@@ -68,3 +71,74 @@ def without_places(text: str, places: tuple[str, ...]) -> str:
     for place in sorted(places, key=len, reverse=True):
         text = re.sub(re.escape(place) + rf"(?:{_TOPIC_SUFFIX})?", " ", text)
     return text
+
+
+# A document's opening lines: title, issuer, addressees. A notice filed without a catalogue entry names its place here.
+OPENING_CHARS = 300
+
+
+class PlacedDocument(Protocol):
+    """What the catalogue reads of a document: its title, catalogue metadata (region) and cleaned text."""
+
+    title: str
+    metadata: dict
+    text: str
+
+
+class PlaceCatalogue:
+    """Which documents belong to which place, and every place a corpus knows: the one place lookup that search's
+    place bonus (both backends), the answerer and training read."""
+
+    def __init__(self, titles: dict[str, str], regions: dict[str, str], openings: dict[str, str]):
+        self.titles, self.regions, self.openings = titles, regions, openings
+        self.places: dict[str, tuple[str, ...]] = {
+            doc_id: document_places(title, {"region": regions[doc_id]}) for doc_id, title in titles.items()}
+        self._documents_of: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def of_documents(cls, documents: Mapping[str, PlacedDocument]) -> PlaceCatalogue:
+        """The catalogue of an index's documents (doc id -> record), in their order."""
+        return cls({d: doc.title for d, doc in documents.items()},
+                   {d: str(doc.metadata.get("region") or "") for d, doc in documents.items()},
+                   {d: doc.text[:OPENING_CHARS] for d, doc in documents.items()})
+
+    @classmethod
+    def of_titles(cls, rows: Iterable[tuple[str, str, str]]) -> PlaceCatalogue:
+        """The catalogue from (doc id, title, region) rows alone (a Milvus collection keeps no whole texts):
+        documents_naming then reads titles only."""
+        rows = list(rows)
+        return cls({d: t for d, t, _ in rows}, {d: r or "" for d, _, r in rows}, {d: "" for d, _, _ in rows})
+
+    @cached_property
+    def known_places(self) -> frozenset[str]:
+        """Every place a document belongs to or its catalogue region names."""
+        known = {p for names in self.places.values() for p in names}
+        for region in self.regions.values():
+            known.update(region_places(region))
+        return frozenset(known)
+
+    def documents_of(self, place: str) -> tuple[str, ...]:
+        """The place's own documents (江西 -> the province's, not every city's in it); else those whose region
+        names it; else those whose title or opening lines do (a notice of 深圳市… filed without a catalogue)."""
+        if place not in self._documents_of:
+            own = tuple(d for d, names in self.places.items() if place in names)
+            self._documents_of[place] = (own or tuple(d for d, region in self.regions.items() if place in region)
+                                         or self.documents_naming(place))
+        return self._documents_of[place]
+
+    def documents_naming(self, place: str) -> tuple[str, ...]:
+        """The documents whose title or opening lines name the place."""
+        return tuple(d for d, title in self.titles.items() if place in title or place in self.openings[d])
+
+    def documents_about(self, place: str) -> set[str]:
+        """Every document that is of the place or names it at its top: the widest reading, for leaving a place's
+        documents out of a search."""
+        return set(self.documents_of(place)) | set(self.documents_naming(place))
+
+    def documents_of_places(self, places: Iterable[str]) -> tuple[str, ...]:
+        """The documents of each place in turn (documents_of), in that order."""
+        return tuple(d for place in places for d in self.documents_of(place))
+
+    def mentioned_documents(self, query: str) -> set[str]:
+        """The documents whose place the query names: they get search's place bonus in a hybrid ranking."""
+        return {doc_id for doc_id, names in self.places.items() if any(p in query for p in names)}

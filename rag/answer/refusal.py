@@ -1,0 +1,70 @@
+"""A refusal: it says plainly that the documents do not answer, whom to ask instead, and which clauses of the
+asked place are closest, as reading rather than as an answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..config import Settings
+from ..retrieve import Filters, Hit, Searcher
+from ..text import PlaceCatalogue
+from . import messages
+from .features import CANDIDATE_CLAUSES
+from .intent import Intent
+from .records import Answer, Citation, Decision, Reason
+from .sources import Sources, contact_card
+
+
+class Refusals:
+    """Writes refusals over the index: the reason, a contact, and related reading."""
+
+    def __init__(self, searcher: Searcher, sources: Sources, catalogue: PlaceCatalogue, settings: Settings,
+                 model: str | None):
+        self.searcher, self.sources, self.catalogue = searcher, sources, catalogue
+        self.settings, self.model = settings, model
+
+    def refuse(self, intent: Intent, hits: list[Hit], reason: Reason, decision: Decision,
+               vector: np.ndarray | None = None) -> Answer:
+        """A plain refusal, whom to ask instead, and the closest clauses of the asked place as further reading
+        (`vector`: the question's, when it was already embedded)."""
+        related = self.related(intent, hits, vector)
+        contact = self.whom_to_call(intent)
+        text = messages.refusal_lead(reason, decision.foreign) + self._call(contact) + messages.related_reading(related)
+        # A refusal for want of a good enough sentence keeps that sentence's probability, for the record.
+        probability = decision.probability if reason == "absent" else None
+        return Answer(intent.question, text, True, intent.script, contacts=[contact], related=related, intent=intent,
+                      decision=replace(decision, route="refused", refused_because=reason), model=self.model,
+                      probability=probability)
+
+    def related(self, intent: Intent, hits: list[Hit], vector: np.ndarray | None = None,
+                limit: int = 3) -> list[Citation]:
+        """The closest clauses as further reading: only the asked place's when the question names a place
+        with documents, none when it names only places without; never a document's contact line, so a
+        refusal does not lead with some other office's phone number."""
+        wanted = self.catalogue.documents_of_places(intent.places)
+        if intent.places and not wanted:
+            return []
+        if wanted:
+            hits = [h for h in hits if h.clause.doc_id in wanted] or self.searcher.search(
+                intent.normalized, k=CANDIDATE_CLAUSES, filters=Filters(doc_ids=wanted), vector=vector,
+                normalized=True)
+        readable = [h for h in hits if not self.sources.holds_contact(h.clause)]
+        return [self.sources.whole_clause(i, h.clause) for i, h in enumerate(readable[:limit], 1)]
+
+    def whom_to_call(self, intent: Intent) -> dict:
+        """Whom to ask instead: the named place's own consulting contact, else the configured general line
+        (by default the 12345 government service hotline)."""
+        for place in intent.places:
+            for doc_id in self.catalogue.documents_of(place):
+                for contact in self.sources.contacts_of(doc_id):
+                    return contact_card(contact, doc_id=doc_id, start=contact.start, end=contact.end)
+        return {"name": self.settings.general_contact_name, "phone": self.settings.general_contact_phone,
+                "organisation": None, "general": True}
+
+    @staticmethod
+    def _call(contact: dict) -> str:
+        if contact.get("general"):
+            return messages.call_general_line(contact["name"], contact["phone"])
+        return messages.call(messages.who(contact["organisation"], contact["name"]), contact["phone"])

@@ -1,0 +1,39 @@
+"""An answered reply: the text with its citations, and the contacts of the cited documents appended."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import messages
+from .features import Candidate
+from .intent import Intent
+from .quotes import Quoter
+from .records import Answer, Citation, Decision
+from .sources import Sources
+
+
+class Replies:
+    """Writes answers that state (or, not confident, offer) what the cited text says."""
+
+    def __init__(self, sources: Sources, quoter: Quoter, model: str | None):
+        self.sources, self.quoter, self.model = sources, quoter, model
+
+    def answered(self, intent: Intent, text: str, citations: list[Citation], decision: Decision,
+                 confident: bool = True, probability: float | None = None) -> Answer:
+        """The answer `text` with its citations; the first contact its documents list is offered at the end."""
+        contacts = self.sources.cited_contacts(citations)
+        if contacts:
+            c = contacts[0]
+            text += messages.further_contact(messages.who(c["organisation"], c["name"]), c["phone"])
+        decision = replace(decision, route="answered" if confident else "hedged")
+        return Answer(intent.question, text, False, intent.script, citations, contacts, intent=intent,
+                      decision=decision, confidence="high" if confident else "low", probability=probability,
+                      model=self.model)
+
+    def quoted(self, intent: Intent, best: Candidate, options: list[Candidate], decision: Decision, confident: bool,
+               probability: float) -> Answer:
+        """The scored rule: the best sentence quoted (see Quoter.span) under its document and section."""
+        start, end = self.quoter.span(intent, best, options)
+        citation = self.sources.citation(1, best.clause, start, end)
+        text = messages.quoted(best.clause, citation.quote, confident)
+        return self.answered(intent, text, [citation], replace(decision, rule="scored"), confident, probability)
