@@ -14,5 +14,6 @@ from .scorer import MODEL_PATH, AnswerScorer, manifest_stamps, tradeoff
 __all__ = [
     "Answer", "AnswerScorer", "Answerer", "CANDIDATE_CLAUSES", "Candidate", "Citation", "Conversation", "Decision",
     "EMPTY_QUESTION", "EXAMPLES", "FEATURES", "HEDGE", "ISSUE_QUESTION", "Intent", "MODEL_PATH", "OPENING_CHARS",
-    "WELCOME", "analyse", "asks_issue_date", "has_content", "manifest_stamps", "matrix", "resolve_follow_up", "tradeoff",
+    "WELCOME", "analyse", "asks_issue_date", "has_content", "manifest_stamps", "matrix", "resolve_follow_up",
+    "tradeoff",
 ]
