@@ -34,7 +34,6 @@ from rag.config import Settings  # noqa: E402
 from rag.index import PolicyIndex  # noqa: E402
 from rag.index.bm25 import BM25Index  # noqa: E402
 from rag.index.dense import build_backend  # noqa: E402
-from rag.text.tokens import tokenize  # noqa: E402
 
 NOISE = 0.025  # per dimension: |noise| ≈ 0.49, cosine to the original ≈ 0.90 in 384 dimensions
 
@@ -109,7 +108,7 @@ def measure(base: PolicyIndex, tokens, questions, query_vectors, n: int, hnsw_ma
             found.append(rows[0])
         row[f"{kind}_p50_ms"], row[f"{kind}_p95_ms"] = ms(times, 50), ms(times, 95)
         row[f"{kind}_recall@10"] = round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])), 3)
-    times = [timed(lambda: bm25.scores(tokenize(q)))[1] for q in questions]
+    times = [timed(lambda: bm25.scores(base.tokenizer.tokenize(q)))[1] for q in questions]
     row["bm25_p50_ms"], row["bm25_p95_ms"] = ms(times, 50), ms(times, 95)
 
     # The product end to end: the approximate index the settings would choose at this size.
@@ -173,7 +172,7 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8")
                  if line.strip()]
     query_vectors = Embedder(settings).encode_queries(questions).astype(np.float32)
-    tokens = [tokenize(c.passage(base.manifest.get("passage_header", True))) for c in base.clauses]
+    tokens = [base.tokenizer.tokenize(c.passage(base.manifest.get("passage_header", True))) for c in base.clauses]
     rng = np.random.default_rng(0)
     rows = [measure(base, tokens, questions, query_vectors, int(n), args.hnsw_max, rng) for n in args.sizes.split(",")]
     text_bytes = np.mean([len(c.text.encode("utf-8")) + len(c.section.encode("utf-8")) for c in base.clauses])

@@ -25,7 +25,7 @@ from rag.index.store import DocumentRecord
 from rag.ingest import SENTENCE
 from rag.retrieve import Hit, Searcher
 from rag.retrieve.search import search_request
-from rag.text import PlaceCatalogue, tokenize
+from rag.text import PlaceCatalogue, Tokenizer
 
 from .conftest import SEEDS
 
@@ -44,7 +44,8 @@ class NoModel:
 def corpus_index(corpus_report) -> PolicyIndex:
     documents = {d.doc_id: DocumentRecord.from_document(d.document, d.content_hash) for d in corpus_report.documents}
     clauses = corpus_report.clauses
-    bm25 = BM25Index.build([tokenize(c.passage()) for c in clauses])  # term statistics read its vocabulary
+    # Term statistics read its vocabulary.
+    bm25 = BM25Index.build([Tokenizer.for_lexicon().tokenize(c.passage()) for c in clauses])
     return PolicyIndex(Path("no-index"), {"model": {"id": "none"}}, documents, clauses,
                        np.zeros((len(clauses), 1), np.float32), dense=None, bm25=bm25)
 

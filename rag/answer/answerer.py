@@ -60,6 +60,10 @@ class Answerer:
         """Every place a document belongs to or its catalogue region names (PlaceCatalogue.known_places)."""
         return self.catalogue.known_places
 
+    def analyse(self, question: str) -> Intent:
+        """What the question asks, read with this corpus's places and the index's own words."""
+        return analyse(question, self.known_places, self.index.tokenizer)
+
     def documents_of(self, place: str) -> tuple[str, ...]:
         """The place's own documents, else those its region or opening lines name (PlaceCatalogue.documents_of)."""
         return self.catalogue.documents_of(place)
@@ -85,7 +89,7 @@ class Answerer:
 
     def rerank(self, question: str, k: int = 5) -> list[Hit]:
         """Hybrid search's top clauses reordered by their best sentence's probability of answering."""
-        intent = analyse(prepare_question(question)[0], self.known_places)
+        intent = self.analyse(prepare_question(question)[0])
         hits, vector = self.retrieve(intent, max(k, CANDIDATE_CLAUSES))
         best: dict[str, float] = {}
         for candidate in self.scored(intent, hits, vector):
@@ -119,7 +123,7 @@ class Answerer:
         return answer
 
     def _answer(self, question: str, resolved: str | None, script: tuple[str, str] | None) -> Answer:
-        intent = analyse(question, self.known_places)  # the one normalisation: every search reuses intent.normalized
+        intent = self.analyse(question)  # the one normalisation: every search reuses intent.normalized
         answer = self.comparer.answer(intent) if intent.compares else self._single(intent)
         answer.question = question
         answer.resolved_question = resolved

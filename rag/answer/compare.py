@@ -64,7 +64,7 @@ class Comparer:
     def _quote(self, intent: Intent, place: str, docs: tuple[str, ...], vector: np.ndarray,
                n: int) -> tuple[Candidate, Citation] | None:
         """The place's best candidate and its quote as citation [n]; None below the refusal line."""
-        sub = analyse(question_about(intent, place), self.catalogue.known_places)
+        sub = analyse(question_about(intent, place), self.catalogue.known_places, self.searcher.index.tokenizer)
         hits = self.searcher.search(sub.normalized, k=CANDIDATE_CLAUSES, filters=Filters(doc_ids=docs), vector=vector,
                                     normalized=True)
         options = self.scored(sub, hits, vector)

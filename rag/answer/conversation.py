@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import to_traditional
+from ..text import Tokenizer, to_traditional
 from .answerer import Answerer
 from .intent import Intent, analyse
 from .records import Answer
@@ -25,9 +25,11 @@ def about_other_place(before: Intent, now: Intent) -> str:
     return resolved if before.places else "、".join(now.places) + resolved
 
 
-def resolve_follow_up(question: str, before: Intent, known_places: frozenset[str]) -> str:
-    """The question as it would be asked on its own, given the intent of the turn it follows."""
-    now = analyse(question, known_places)
+def resolve_follow_up(question: str, before: Intent, known_places: frozenset[str],
+                      tokenizer: Tokenizer | None = None) -> str:
+    """The question as it would be asked on its own, given the intent of the turn it follows (read with the
+    index's `tokenizer`)."""
+    now = analyse(question, known_places, tokenizer)
     short = len(now.normalized) <= SHORT_FOLLOW_UP
     if now.places and not now.terms and short and FOLLOW_UP_PLACE.match(now.normalized):
         return about_other_place(before, now)
@@ -56,8 +58,8 @@ class Conversation:
         last = self.context()
         if last is None or len(question) > FOLLOW_UP_MAX_CHARS:
             return question
-        before = last.intent or analyse(last.resolved_question or last.question, self.answerer.known_places)
-        return resolve_follow_up(question, before, self.answerer.known_places)
+        before = last.intent or self.answerer.analyse(last.resolved_question or last.question)
+        return resolve_follow_up(question, before, self.answerer.known_places, self.answerer.index.tokenizer)
 
     def context(self) -> Answer | None:
         """The turn a follow-up refers to: the last answered question (a refusal does not set the topic),

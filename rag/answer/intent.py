@@ -6,23 +6,20 @@ number, several documents compared) and their wording is regular (哪个部门�
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..text import (
     GAZETTEER,
     GREETINGS,
     QUESTION_WORDS,
     STOPWORDS,
+    Tokenizer,
     is_traditional,
     names_a_province_or_city,
     normalize_query,
     strip_suffix,
-    tokenize,
     without_places,
-    words,
 )
 
 STAFF = re.compile(r"哪个部门|哪些部门|什么部门|哪个机构|哪个单位|谁牵头|由谁|谁负责|谁来|谁统筹|"
@@ -65,19 +62,11 @@ def has_content(text: str) -> bool:
     return bool(CONTENT.search(rest))
 
 
-@lru_cache(maxsize=1)
-def _posseg():
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg
-
-
-def place_names(text: str, known: frozenset[str] = frozenset()) -> tuple[str, ...]:
+def place_names(text: str, known: frozenset[str] = frozenset(), tokenizer: Tokenizer | None = None
+                ) -> tuple[str, ...]:
     """Place names jieba tags in a question, with 省/市/区 dropped: 成都市 -> 成都."""
     names = []
-    for word, flag in _posseg().lcut(text):
+    for word, flag in (tokenizer or Tokenizer.for_lexicon()).tagged(text):
         if flag.startswith("ns") and len(word) >= 2:
             name = strip_suffix(word)
             if name in known or name in GAZETTEER or names_a_province_or_city(word):
@@ -85,13 +74,13 @@ def place_names(text: str, known: frozenset[str] = frozenset()) -> tuple[str, ..
     return tuple(dict.fromkeys(names))
 
 
-def _content_words(text: str) -> list[str]:
+def _content_words(text: str, tokenizer: Tokenizer) -> list[str]:
     """Words that say what is asked. jieba splits names it does not know into characters (碳/惠/天府): a run
     of adjacent single characters that are not function words becomes one term again (碳惠), which is then
     found in the text as a substring."""
     merged: list[str] = []
     run = ""
-    for word in words(text) + [""]:
+    for word in tokenizer.words(text) + [""]:
         if len(word) == 1 and "\u4e00" <= word <= "\u9fff" and word not in STOPWORDS and word not in QUESTION_WORDS:
             run += word
             continue
@@ -108,10 +97,14 @@ def years_of(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(years))
 
 
-def analyse(question: str, known_places: frozenset[str] = frozenset()) -> Intent:
-    """The question's intent, by rules over its words; `known_places` are the corpus's own places."""
+def analyse(question: str, known_places: frozenset[str] = frozenset(), tokenizer: Tokenizer | None = None
+            ) -> Intent:
+    """The question's intent, by rules over its words; `known_places` are the corpus's own places, `tokenizer`
+    cuts words as the index it is asked of does (its department names kept whole; jieba's own words alone when
+    not given)."""
+    tokenizer = tokenizer or Tokenizer.for_lexicon()
     normalized = normalize_query(question)
-    found = list(place_names(normalized, known_places))
+    found = list(place_names(normalized, known_places, tokenizer))
     # jieba does not know every county-level place (共青城, 槐荫区): the corpus's own places count too.
     for place in known_places:
         if place in normalized and place not in found and not any(place in f or f in place for f in found):
@@ -129,9 +122,9 @@ def analyse(question: str, known_places: frozenset[str] = frozenset()) -> Intent
         kind = "general"
     places = tuple(found)
     topic = without_places(normalized, places)
-    content = _content_words(topic)
-    candidates = content + tokenize(topic)  # whole words and their search-mode parts
-    known_words = set(words(topic))
+    content = _content_words(topic, tokenizer)
+    candidates = content + tokenizer.tokenize(topic)  # whole words and their search-mode parts
+    known_words = set(tokenizer.words(topic))
     terms = tuple(
         t for t in dict.fromkeys(candidates)
         if len(t) >= 2 and t not in QUESTION_WORDS and t not in STOPWORDS and not YEAR.fullmatch(t)

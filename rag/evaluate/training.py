@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answer import FEATURES, MODEL_PATH, Answerer, AnswerScorer, analyse, manifest_stamps, matrix, tradeoff
+from ..answer import FEATURES, MODEL_PATH, Answerer, AnswerScorer, manifest_stamps, matrix, tradeoff
 from ..config import Settings
 from ..embed import Embedder
 from ..index import PolicyIndex, build_index
@@ -85,7 +85,7 @@ class TrainingData:
 
 def _example(answerer: Answerer, set_name: str, q: Question, question: str, spans: list, filters: Filters | None,
              answerable: bool, generated: bool) -> Example:
-    intent = analyse(question, answerer.known_places)
+    intent = answerer.analyse(question)
     hits, vector = answerer.retrieve(intent, filters=filters)
     found = answerer.candidates(intent, hits, vector)
     labels = [float(answerable and any(overlaps(s, {"doc_id": c.clause.doc_id, "start": c.start, "end": c.end})
@@ -97,7 +97,7 @@ def _example(answerer: Answerer, set_name: str, q: Question, question: str, span
 def _elsewhere(answerer: Answerer, question: str, gold_docs: set[str]) -> Filters | None:
     """The documents a question naming a place cannot be answered from: neither its gold document nor any
     document of the places it names. None when it names no place (a generic question may be answered anywhere)."""
-    intent = analyse(question, answerer.known_places)
+    intent = answerer.analyse(question)
     if not intent.places:
         return None
     excluded = set(gold_docs)

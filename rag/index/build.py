@@ -23,7 +23,7 @@ from ..config import Settings
 from ..files import Busy, folder_lock, replace_folder, write_jsonl
 from ..ingest import Clause, Duplicate, DuplicateFinder, Skipped, Unchanged, ingest_corpus
 from ..ingest import split as split_sentences
-from ..text import VOCABULARY_VERSION, add_words, tokenize
+from ..text import VOCABULARY_VERSION, Tokenizer
 from .bm25 import BM25Index
 from .dense import DenseBackend, build_backend
 from .store import FORMAT_VERSION, PIPELINE_VERSION, DocumentRecord, IndexUnavailable, PolicyIndex, file_checksums
@@ -136,8 +136,8 @@ def _build(corpus_dirs: Iterable[Path], folder: Path, settings: Settings, embedd
                                                    progress, report)
     clauses = gathered.clauses
     lexicon = sorted({d for c in clauses for d in (*c.lead_departments, *c.supporting_departments)})
-    add_words(lexicon)
-    bm25 = BM25Index.build([tokenize(c.passage(settings.passage_header)) for c in clauses])
+    tokenizer = Tokenizer.for_lexicon(tuple(lexicon))
+    bm25 = BM25Index.build([tokenizer.tokenize(c.passage(settings.passage_header)) for c in clauses])
     manifest = _manifest(settings, embedder, model_id, matrix, gathered, report, len(sentences), stamps)
     dense = build_backend(settings.faiss_index, matrix, matrix.shape[1])
     _write(folder, manifest, list(gathered.documents.values()), clauses, matrix, dense, bm25, lexicon, sentences,

@@ -8,7 +8,7 @@ Layout of `index/` (no pickle anywhere; everything is JSON, .npy or FAISS's own 
     vectors.npy       float32 [clauses x dim], L2-normalised; kept so unchanged files are never re-embedded
     dense.faiss       flat inner product by default; HNSW or IVF when configured
     bm25/             bm25s arrays and vocabulary
-    lexicon.json      words added to jieba (department names) so questions tokenise like clauses
+    lexicon.json      words this index adds to jieba (department names), so questions tokenise like its clauses
     sentences.npy     int64 [sentences x 3]: clause row, start, end (offsets in the document text)
     sentence_vectors.npy  float16 [sentences x dim]: each sentence embedded alone (`passage: `), so the answer
                       scorer costs one question encode and dot products
@@ -21,6 +21,7 @@ truncated file is reported with the rebuild command instead of failing deep insi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 from ..embed import E5_DIM
 from ..files import read_jsonl, recover_folder, sha256_of
 from ..ingest import Clause, Contact, DuplicateFinder, PolicyDocument
-from ..text import VOCABULARY_VERSION, add_words
+from ..text import VOCABULARY_VERSION, Tokenizer
 from .bm25 import BM25Index
 from .dense import DenseBackend, load_backend
 
@@ -108,11 +109,17 @@ class PolicyIndex:
 
     def __init__(self, folder: Path, manifest: dict, documents: dict[str, DocumentRecord], clauses: list[Clause],
                  vectors: np.ndarray, dense: DenseBackend, bm25: BM25Index, sentences: np.ndarray | None = None,
-                 sentence_vectors: np.ndarray | None = None):
+                 sentence_vectors: np.ndarray | None = None, lexicon: Sequence[str] = ()):
         self.folder, self.manifest, self.documents, self.clauses = folder, manifest, documents, clauses
+        self.lexicon = tuple(lexicon)
         self.vectors, self.dense, self.bm25 = vectors, dense, bm25
         self.sentences = sentences if sentences is not None else np.zeros((0, 3), np.int64)
         self.sentence_vectors = sentence_vectors if sentence_vectors is not None else np.zeros((0, E5_DIM), np.float16)
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """jieba with this index's lexicon: how its clauses were cut for BM25, and so how questions must be."""
+        return Tokenizer.for_lexicon(self.lexicon)
 
     @cached_property
     def clause_sentences(self) -> dict[int, np.ndarray]:
@@ -199,7 +206,6 @@ class PolicyIndex:
         if any(n != len(clauses) for n in counts) or sentence_vectors.shape[0] != len(sentences):
             raise IndexUnavailable(f"索引不一致 (index at {folder}: clauses, vectors and FAISS disagree): "
                                    f"{rebuild_hint(folder)}")
-        add_words(lexicon)
-        return cls(folder, manifest, documents, clauses, vectors, dense, bm25, sentences, sentence_vectors)
+        return cls(folder, manifest, documents, clauses, vectors, dense, bm25, sentences, sentence_vectors, lexicon)
 
 

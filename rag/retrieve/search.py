@@ -16,7 +16,7 @@ import numpy as np
 from ..config import Settings
 from ..index import IndexUnavailable, PolicyIndex, top_rows
 from ..ingest import Clause
-from ..text import PlaceCatalogue, normalize_query, prepare_question, tokenize
+from ..text import PlaceCatalogue, normalize_query, prepare_question
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
@@ -163,7 +163,7 @@ class Searcher:
         return rows
 
     def _bm25_ranking(self, query: str, allowed: np.ndarray | None, depth: int) -> list[int]:
-        scores = self.index.bm25.scores(tokenize(query))
+        scores = self.index.bm25.scores(self.index.tokenizer.tokenize(query))
         if allowed is not None:
             masked = np.full_like(scores, -1.0)
             masked[allowed] = scores[allowed]

@@ -21,13 +21,13 @@ from .places import (
     strip_suffix,
     without_places,
 )
-from .tokens import add_words, tokenize, words
+from .tokens import Tokenizer
 from .vocabulary import GREETINGS, QUESTION_WORDS, STOPWORDS, SYNONYMS, VOCABULARY_VERSION
 
 __all__ = [
     "GAZETTEER", "GREETINGS", "OPENING_CHARS", "PlaceCatalogue", "QUESTION_WORDS", "STOPWORDS", "SYNONYMS",
-    "TRADITIONAL_VARIANTS", "VOCABULARY_VERSION", "add_words", "document_places", "is_traditional",
+    "TRADITIONAL_VARIANTS", "Tokenizer", "VOCABULARY_VERSION", "document_places", "is_traditional",
     "names_a_province_or_city", "normalize_chars", "normalize_query", "prepare_question", "region_places",
-    "strip_pinyin", "strip_suffix", "to_simplified", "to_traditional", "tokenize", "traditional_variant",
-    "without_places", "words",
+    "strip_pinyin", "strip_suffix", "to_simplified", "to_traditional", "traditional_variant",
+    "without_places",
 ]

@@ -1,4 +1,4 @@
-"""Tokenise (jieba): the words BM25 and question analysis read.
+"""Tokenise (jieba): the words BM25 and question analysis read, one Tokenizer per corpus lexicon.
 
 Clause text is already cleaned; a question goes through the same character normalisation first
 (Traditional -> Simplified, NFKC), so 「新能源車」 and 「新能源车」 meet the same tokens.
@@ -50,11 +50,10 @@ class Tokenizer:
         self._tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
         self._tagger.tokenizer, self._tagger.word_tag_tab = self._jieba, jieba.posseg.dt.word_tag_tab
 
-    @classmethod
-    @lru_cache(maxsize=8)
-    def for_lexicon(cls, lexicon: tuple[str, ...] = ()) -> Tokenizer:
+    @staticmethod
+    def for_lexicon(lexicon: Sequence[str] = ()) -> Tokenizer:
         """The tokenizer of this lexicon, made at its first use and shared by every index that has it."""
-        return cls(lexicon)
+        return _tokenizer(tuple(lexicon))
 
     def words(self, text: str) -> list[str]:
         """jieba's segmentation (no HMM) of normalised text, in order, nothing removed."""
@@ -71,34 +70,7 @@ class Tokenizer:
         return [(pair.word, pair.flag) for pair in self._tagger.lcut(text)]
 
 
-# -- the process-wide jieba the stages still use (replaced by Tokenizer in the next step) --
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    for word in DOMAIN_WORDS:
-        jieba.add_word(word, freq=20000)
-    return jieba
-
-
-def add_words(words: Sequence[str]) -> None:
-    """Teach jieba names the corpus uses (departments such as 市工信局) so they stay one token."""
-    jieba = _jieba()
-    for word in words:
-        if 2 <= len(word) <= 20:
-            jieba.add_word(word, freq=2000)
-
-
-def words(text: str) -> list[str]:
-    """jieba's segmentation (no HMM) of normalised text, in order, nothing removed."""
-    return _jieba().lcut(normalize_query(text).lower(), HMM=False)
-
-
-def tokenize(text: str) -> list[str]:
-    """Search-mode jieba tokens (words and their sub-words), lower-cased, without punctuation or stopwords.
-    No HMM guessing of unknown words: it glues particles on ("车要") differently in questions and clauses."""
-    tokens = _jieba().lcut_for_search(normalize_query(text).lower(), HMM=False)
-    return [t for t in (tok.strip() for tok in tokens) if t and WORD.search(t) and t not in STOPWORDS]
+@lru_cache(maxsize=8)
+def _tokenizer(lexicon: tuple[str, ...]) -> Tokenizer:
+    return Tokenizer(lexicon)
