@@ -33,10 +33,11 @@ from rag.answer.examples import EXAMPLES
 from rag.app.present import LEVELS, answer_message, answer_text, clause_in_context, document_page
 from rag.app.web import CSS, I18N, ChinesePages
 from rag.config import Settings
+from rag.files import JsonLines
 from rag.index.store import IndexUnavailable, PolicyIndex, build_index
 from rag.ingest.load import SUFFIXES
 from rag.retrieve.search import Filters, Searcher
-from rag.staff.desk import AuditLog, DocumentDesk, JsonLines, StaffAccounts, Staged
+from rag.staff import AuditLog, DocumentDesk, StaffAccounts, Staged
 from rag.text.normalize import TRADITIONAL_VARIANTS
 
 log = logging.getLogger("policy_rag.app")

@@ -127,7 +127,7 @@ def policy_app(tmp_path_factory, seed_index):
     """The app over a copy of the seed index, with one staff account; shared by the app and browser tests."""
     from app import PolicyApp
     from rag.config import Settings
-    from rag.staff.desk import StaffAccounts
+    from rag.staff import StaffAccounts
 
     root = tmp_path_factory.mktemp("app")
     shutil.copytree(seed_index[0], root / "index")
@@ -151,7 +151,7 @@ def live_url(policy_app):
 def no_account_url(policy_app, tmp_path_factory):
     """The same app served where no staff account exists."""
     from app import create_server
-    from rag.staff.desk import StaffAccounts
+    from rag.staff import StaffAccounts
 
     configured = policy_app.accounts
     policy_app.accounts = StaffAccounts(tmp_path_factory.mktemp("none") / "staff.json")

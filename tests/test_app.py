@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from rag.app.present import plain_text
-from rag.staff.desk import StaffAccounts, verify_password
+from rag.staff import StaffAccounts, verify_password
 from rag.text.normalize import to_simplified
 
 from .conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
