@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.app import ClauseLookup, StaffHandlers
 from rag.app.present import plain_text
 from rag.staff import StaffAccounts, verify_password
 from rag.text.normalize import to_simplified
@@ -119,7 +120,7 @@ def _cites(answer: dict, doc_id: str) -> bool:
 def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(policy_app, tmp_path):
     note = tmp_path / "community-chargers.txt"
     note.write_text(NOTICE, encoding="utf-8")
-    staged, preview = policy_app.stage([str(note)])
+    staged, preview = StaffHandlers(policy_app).stage([str(note)])
     (item,) = staged
     assert item.publishable and item.title == "关于推进社区充电设施建设的通知" and len(item.clauses) >= 2
     assert item.departments == (["区发改局"], ["区住建局"]) and item.contacts[0]["phone"] == "0791-7654321"
@@ -157,7 +158,7 @@ def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(policy_app, 
 
     note = tmp_path / "failing-notice.txt"
     note.write_text(NOTICE, encoding="utf-8")
-    staged, _ = policy_app.stage([str(note)])
+    staged, _ = StaffHandlers(policy_app).stage([str(note)])
     uploads = sorted(policy_app.settings.upload_dir.glob("*")) if policy_app.settings.upload_dir.is_dir() else []
     records, clauses = len(policy_app.audit.records()), len(policy_app.index.clauses)
     real = rag.staff.desk.build_index
@@ -181,7 +182,7 @@ def test_a_chat_goes_on_across_a_publish_and_a_delete(policy_app, tmp_path):
     history, _, conversation, answers = last_message(policy_app, "成都到2025年新能源车要达到多少辆？")
     note = tmp_path / "session-notice.txt"
     note.write_text(NOTICE, encoding="utf-8")
-    staged, _ = policy_app.stage([str(note)])
+    staged, _ = StaffHandlers(policy_app).stage([str(note)])
     policy_app.desk.publish(staged, STAFF_USER)  # the app reloads: a new index and answerer
     history, _, conversation, answers = last_message(policy_app, NOTICE_QUESTION, history, conversation, answers)
     assert conversation.answerer is policy_app.extractive and len(conversation.turns) == 2
@@ -202,7 +203,7 @@ def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monke
     clash.write_text(NOTICE, encoding="utf-8")
     copy = tmp_path / "ruijin-repost.txt"
     copy.write_text((CORPUS / f"{SEEDS['ruijin']}.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    staged, preview = policy_app.stage([str(p) for p in (bad, program, garbled, clash, copy)])
+    staged, preview = StaffHandlers(policy_app).stage([str(p) for p in (bad, program, garbled, clash, copy)])
     problems = {s.name: s.problem for s in staged}
     assert problems["scan.pdf"] == "PDF 文件已损坏" and "不支持的文件类型" in problems["setup.exe"]
     assert problems["garbled.txt"] == "无法识别文件编码" and "已被语料库" in problems[clash.name]
@@ -212,7 +213,7 @@ def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monke
     monkeypatch.setattr(policy_app.desk, "settings", policy_app.settings.model_copy(update={"max_file_mb": 1}))
     big = tmp_path / "big.txt"
     big.write_text(NOTICE * (2 * 1024 * 1024 // len(NOTICE.encode()) + 1), encoding="utf-8")
-    (too_big,), _ = policy_app.stage([str(big)])
+    (too_big,), _ = StaffHandlers(policy_app).stage([str(big)])
     assert too_big.problem.startswith("文件过大") and not too_big.publishable
     monkeypatch.undo()
     folder = policy_app.settings.upload_dir.resolve()
@@ -289,7 +290,8 @@ def test_feedback_rates_any_answer_and_clears_the_comment(policy_app):
 
 
 def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
-    rows, chunk_ids, csv_path, message = policy_app.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
+    lookup = ClauseLookup(policy_app)
+    rows, chunk_ids, csv_path, message = lookup.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
     assert rows[0][2] == "三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰"
     assert rows[0][3] == "市工信局" and rows[0][4] == "市住建局、市发改委、市城管局"
     assert rows[0][5].endswith("…") and len(rows[0][5]) <= 37  # the table shows a preview; a click shows all
@@ -302,9 +304,9 @@ def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
     class Selected:
         index = [0, 2]
 
-    context = policy_app.clause_context(chunk_ids, Selected())
+    context = lookup.clause_context(chunk_ids, Selected())
     assert "<mark>" in context and "牵头：市工信局" in context
-    district = policy_app.clause_search("碳达峰", [], "", "district", "", 10, "bm25")[0]
+    district = lookup.clause_search("碳达峰", [], "", "district", "", 10, "bm25")[0]
     assert {row[1] for row in district} == {"关于《槐荫区碳达峰工作方案》的解读"}
     assert ("关于《槐荫区碳达峰工作方案》的解读", SEEDS["huaiyin"]) in policy_app.document_choices()
 
