@@ -392,7 +392,7 @@ UserArgument = Annotated[str, typer.Argument(help="The user name staff type to l
 
 
 def _accounts():
-    from .staff.desk import StaffAccounts
+    from .staff import StaffAccounts
 
     return StaffAccounts(Settings().staff_accounts)
 

@@ -123,20 +123,33 @@ class Serving:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def policy_app(tmp_path_factory, seed_index):
-    """The app over a copy of the seed index, with one staff account; shared by the app and browser tests."""
+def new_app(root: Path, index: Path):
+    """An app of its own in `root`: a copy of the index at `index`, its own upload folder, feedback and audit
+    logs, and one staff account."""
     from app import PolicyApp
     from rag.config import Settings
-    from rag.staff.desk import StaffAccounts
+    from rag.staff import StaffAccounts
 
-    root = tmp_path_factory.mktemp("app")
-    shutil.copytree(seed_index[0], root / "index")
+    shutil.copytree(index, root / "index")
     settings = Settings(index_dir=root / "index", corpus_dirs=[CORPUS], upload_dir=root / "uploads",
                         feedback_path=root / "feedback.jsonl", audit_path=root / "audit.jsonl",
                         staff_accounts=root / "staff.json")
     StaffAccounts(settings.staff_accounts).add(STAFF_USER, STAFF_PASSWORD)
     return PolicyApp(settings)
+
+
+@pytest.fixture(scope="session")
+def policy_app(tmp_path_factory, seed_index):
+    """The app over a copy of the seed index, with one staff account; shared by the app and browser tests, so
+    no test may publish or delete through it (those take `own_app`)."""
+    return new_app(tmp_path_factory.mktemp("app"), seed_index[0])
+
+
+@pytest.fixture
+def own_app(tmp_path, seed_index):
+    """An app for one test that publishes or deletes: its own index copy, uploads and logs, so the session's
+    app (and the browser tests that reuse it) never sees the change."""
+    return new_app(tmp_path / "own-app", seed_index[0])
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +165,7 @@ def live_url(policy_app):
 def no_account_url(policy_app, tmp_path_factory):
     """The same app served where no staff account exists."""
     from app import create_server
-    from rag.staff.desk import StaffAccounts
+    from rag.staff import StaffAccounts
 
     configured = policy_app.accounts
     policy_app.accounts = StaffAccounts(tmp_path_factory.mktemp("none") / "staff.json")

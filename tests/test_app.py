@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.app import ClauseLookup, StaffHandlers
 from rag.app.present import plain_text
-from rag.staff.desk import StaffAccounts, verify_password
+from rag.staff import StaffAccounts, verify_password
 from rag.text.normalize import to_simplified
 
 from .conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
@@ -116,20 +117,20 @@ def _cites(answer: dict, doc_id: str) -> bool:
     return any(c["doc_id"] == doc_id for c in answer["citations"])
 
 
-def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(policy_app, tmp_path):
+def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(own_app, policy_app, tmp_path):
     note = tmp_path / "community-chargers.txt"
     note.write_text(NOTICE, encoding="utf-8")
-    staged, preview = policy_app.stage([str(note)])
+    staged, preview = StaffHandlers(own_app).stage([str(note)])
     (item,) = staged
     assert item.publishable and item.title == "关于推进社区充电设施建设的通知" and len(item.clauses) >= 2
     assert item.departments == (["区发改局"], ["区住建局"]) and item.contacts[0]["phone"] == "0791-7654321"
     assert "一、总体要求" in item.sections and "区发改局" in preview and "0791-7654321" in preview
     # Staged, not published: the answerer has never seen it.
-    assert not _cites(policy_app.api_ask(NOTICE_QUESTION), item.doc_id)
-    assert item.doc_id not in policy_app.index.documents
+    assert not _cites(own_app.api_ask(NOTICE_QUESTION), item.doc_id)
+    assert item.doc_id not in own_app.index.documents
 
     reported = []
-    report = policy_app.desk.publish(staged, STAFF_USER, lambda fraction, text: reported.append((fraction, text)))
+    report = own_app.desk.publish(staged, STAFF_USER, lambda fraction, text: reported.append((fraction, text)))
     assert report.added == [item.doc_id]
     # Progress in Chinese only, moving forward, through the embedding batches (no library's own bar).
     assert any(text.startswith("正在计算向量") for _, text in reported)
@@ -137,29 +138,31 @@ def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(po
     fractions = [f for f, _ in reported]
     assert fractions == sorted(fractions)  # a bar that only moves forward
     assert any(f > 0.49 for f, text in reported if text.startswith("正在计算向量"))  # clauses, then sentences
-    answer = policy_app.api_ask(NOTICE_QUESTION)
+    answer = own_app.api_ask(NOTICE_QUESTION)
     assert _cites(answer, item.doc_id) and "200根" in answer["answer"]
-    record = policy_app.audit.records()[-1]
+    assert item.doc_id not in policy_app.index.documents  # the session's app is another app: unchanged
+    record = own_app.audit.records()[-1]
     assert (record["user"], record["action"], record["uploaded_as"]) == (STAFF_USER, "publish", note.name)
     assert record["sha256"] == hashlib.sha256(note.read_bytes()).hexdigest()
 
-    policy_app.desk.delete(item.doc_id, policy_app.index, STAFF_USER)
-    assert item.doc_id not in policy_app.index.documents
-    assert not any(c.doc_id == item.doc_id for c in policy_app.index.clauses)
-    assert not _cites(policy_app.api_ask(NOTICE_QUESTION), item.doc_id)
-    assert [r["action"] for r in policy_app.audit.records()[-2:]] == ["publish", "delete"]
+    own_app.desk.delete(item.doc_id, own_app.index, STAFF_USER)
+    assert item.doc_id not in own_app.index.documents
+    assert not any(c.doc_id == item.doc_id for c in own_app.index.clauses)
+    assert not _cites(own_app.api_ask(NOTICE_QUESTION), item.doc_id)
+    assert [r["action"] for r in own_app.audit.records()[-2:]] == ["publish", "delete"]
+    assert len(own_app.audit.records()) == 2 and not policy_app.audit.records()
     with pytest.raises(ValueError, match="语料目录"):  # the repository's corpus is not deleted from the web
-        policy_app.desk.delete(SEEDS["ruijin"], policy_app.index, STAFF_USER)
+        own_app.desk.delete(SEEDS["ruijin"], own_app.index, STAFF_USER)
 
 
-def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(policy_app, tmp_path, monkeypatch):
+def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(own_app, tmp_path, monkeypatch):
     import rag.staff.desk
 
     note = tmp_path / "failing-notice.txt"
     note.write_text(NOTICE, encoding="utf-8")
-    staged, _ = policy_app.stage([str(note)])
-    uploads = sorted(policy_app.settings.upload_dir.glob("*")) if policy_app.settings.upload_dir.is_dir() else []
-    records, clauses = len(policy_app.audit.records()), len(policy_app.index.clauses)
+    staged, _ = StaffHandlers(own_app).stage([str(note)])
+    uploads = sorted(own_app.settings.upload_dir.glob("*")) if own_app.settings.upload_dir.is_dir() else []
+    records, clauses = len(own_app.audit.records()), len(own_app.index.clauses)
     real = rag.staff.desk.build_index
     calls = []
 
@@ -171,23 +174,23 @@ def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(policy_app, 
 
     monkeypatch.setattr(rag.staff.desk, "build_index", fails_once)
     with pytest.raises(OSError):
-        policy_app.desk.publish(staged, STAFF_USER)
-    now = sorted(policy_app.settings.upload_dir.glob("*")) if policy_app.settings.upload_dir.is_dir() else []
-    assert now == uploads and len(policy_app.audit.records()) == records and len(calls) == 2
-    assert len(policy_app.index.clauses) == clauses and staged[0].doc_id not in policy_app.index.documents
+        own_app.desk.publish(staged, STAFF_USER)
+    now = sorted(own_app.settings.upload_dir.glob("*")) if own_app.settings.upload_dir.is_dir() else []
+    assert now == uploads and len(own_app.audit.records()) == records and len(calls) == 2
+    assert len(own_app.index.clauses) == clauses and staged[0].doc_id not in own_app.index.documents
 
 
-def test_a_chat_goes_on_across_a_publish_and_a_delete(policy_app, tmp_path):
-    history, _, conversation, answers = last_message(policy_app, "成都到2025年新能源车要达到多少辆？")
+def test_a_chat_goes_on_across_a_publish_and_a_delete(own_app, tmp_path):
+    history, _, conversation, answers = last_message(own_app, "成都到2025年新能源车要达到多少辆？")
     note = tmp_path / "session-notice.txt"
     note.write_text(NOTICE, encoding="utf-8")
-    staged, _ = policy_app.stage([str(note)])
-    policy_app.desk.publish(staged, STAFF_USER)  # the app reloads: a new index and answerer
-    history, _, conversation, answers = last_message(policy_app, NOTICE_QUESTION, history, conversation, answers)
-    assert conversation.answerer is policy_app.extractive and len(conversation.turns) == 2
+    staged, _ = StaffHandlers(own_app).stage([str(note)])
+    own_app.desk.publish(staged, STAFF_USER)  # the app reloads: a new index and answerer
+    history, _, conversation, answers = last_message(own_app, NOTICE_QUESTION, history, conversation, answers)
+    assert conversation.answerer is own_app.extractive and len(conversation.turns) == 2
     assert "200根" in history[-1]["content"]  # the open session sees the new document
-    policy_app.desk.delete(staged[0].doc_id, policy_app.index, STAFF_USER)
-    history, *_ = last_message(policy_app, NOTICE_QUESTION, history, conversation, answers)
+    own_app.desk.delete(staged[0].doc_id, own_app.index, STAFF_USER)
+    history, *_ = last_message(own_app, NOTICE_QUESTION, history, conversation, answers)
     assert "session-notice" not in history[-1]["content"]  # and no longer cites the deleted one
 
 
@@ -202,7 +205,7 @@ def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monke
     clash.write_text(NOTICE, encoding="utf-8")
     copy = tmp_path / "ruijin-repost.txt"
     copy.write_text((CORPUS / f"{SEEDS['ruijin']}.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    staged, preview = policy_app.stage([str(p) for p in (bad, program, garbled, clash, copy)])
+    staged, preview = StaffHandlers(policy_app).stage([str(p) for p in (bad, program, garbled, clash, copy)])
     problems = {s.name: s.problem for s in staged}
     assert problems["scan.pdf"] == "PDF 文件已损坏" and "不支持的文件类型" in problems["setup.exe"]
     assert problems["garbled.txt"] == "无法识别文件编码" and "已被语料库" in problems[clash.name]
@@ -212,7 +215,7 @@ def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monke
     monkeypatch.setattr(policy_app.desk, "settings", policy_app.settings.model_copy(update={"max_file_mb": 1}))
     big = tmp_path / "big.txt"
     big.write_text(NOTICE * (2 * 1024 * 1024 // len(NOTICE.encode()) + 1), encoding="utf-8")
-    (too_big,), _ = policy_app.stage([str(big)])
+    (too_big,), _ = StaffHandlers(policy_app).stage([str(big)])
     assert too_big.problem.startswith("文件过大") and not too_big.publishable
     monkeypatch.undo()
     folder = policy_app.settings.upload_dir.resolve()
@@ -289,7 +292,8 @@ def test_feedback_rates_any_answer_and_clears_the_comment(policy_app):
 
 
 def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
-    rows, chunk_ids, csv_path, message = policy_app.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
+    lookup = ClauseLookup(policy_app)
+    rows, chunk_ids, csv_path, message = lookup.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
     assert rows[0][2] == "三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰"
     assert rows[0][3] == "市工信局" and rows[0][4] == "市住建局、市发改委、市城管局"
     assert rows[0][5].endswith("…") and len(rows[0][5]) <= 37  # the table shows a preview; a click shows all
@@ -302,9 +306,9 @@ def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
     class Selected:
         index = [0, 2]
 
-    context = policy_app.clause_context(chunk_ids, Selected())
+    context = lookup.clause_context(chunk_ids, Selected())
     assert "<mark>" in context and "牵头：市工信局" in context
-    district = policy_app.clause_search("碳达峰", [], "", "district", "", 10, "bm25")[0]
+    district = lookup.clause_search("碳达峰", [], "", "district", "", 10, "bm25")[0]
     assert {row[1] for row in district} == {"关于《槐荫区碳达峰工作方案》的解读"}
     assert ("关于《槐荫区碳达峰工作方案》的解读", SEEDS["huaiyin"]) in policy_app.document_choices()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NOTICE, NOTICE_QUESTION, ROOT, STAFF_PASSWORD, STAFF_USER
+from .conftest import NOTICE, NOTICE_QUESTION, ROOT, STAFF_PASSWORD, STAFF_USER, Serving, new_app
 
 SHOTS = ROOT / "eval" / "reports" / "app"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -235,16 +235,32 @@ def _login(page, url: str, password: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+@pytest.fixture(scope="module")
+def staff_app(tmp_path_factory, seed_index):
+    """The official publishes and deletes on an app of this module's own, served apart, so the session's app
+    that the other tests read is never changed."""
+    return new_app(tmp_path_factory.mktemp("staff-app"), seed_index[0])
+
+
+@pytest.fixture(scope="module")
+def staff_url(staff_app):
+    from app import create_server
+
+    serving = Serving(create_server(staff_app))
+    yield serving.url
+    serving.stop()
+
+
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, policy_app, tmp_path, width):
+def test_an_official_publishes_and_deletes_in_a_real_browser(browser, staff_url, staff_app, tmp_path, width):
     notice = tmp_path / f"community-chargers-{width}.txt"
     notice.write_text(NOTICE, encoding="utf-8")
     doc_id = notice.stem
-    context, page = _page(browser, live_url, width)
+    context, page = _page(browser, staff_url, width)
     try:
-        _login(page, live_url, STAFF_PASSWORD + "x")
+        _login(page, staff_url, STAFF_PASSWORD + "x")
         page.wait_for_selector("text=凭据不正确", timeout=30000)  # a wrong password opens nothing
-        _login(page, live_url, STAFF_PASSWORD)
+        _login(page, staff_url, STAFF_PASSWORD)
         page.wait_for_selector("#parse", timeout=30000)
 
         page.set_input_files("#upload input[type=file]", str(notice))
@@ -253,7 +269,7 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, 
         preview = page.inner_text("#preview")
         assert "关于推进社区充电设施建设的通知" in preview and "区发改局" in preview and "0791-7654321" in preview
         page.screenshot(path=str(SHOTS / f"staff-preview-{width}.png"), full_page=True)
-        assert not any(c["doc_id"] == doc_id for c in policy_app.api_ask(NOTICE_QUESTION)["citations"])
+        assert not any(c["doc_id"] == doc_id for c in staff_app.api_ask(NOTICE_QUESTION)["citations"])
 
         # The bar shows while the index updates; watched from before the click, so a quick publish cannot
         # come and go between two polls.
@@ -264,7 +280,7 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, 
         page.wait_for_function("document.querySelector('#publish-result textarea').value.includes('已发布')",
                                timeout=120000)
         assert page.evaluate("window.__sawProgress")
-        assert any(c["doc_id"] == doc_id for c in policy_app.api_ask(NOTICE_QUESTION)["citations"])
+        assert any(c["doc_id"] == doc_id for c in staff_app.api_ask(NOTICE_QUESTION)["citations"])
 
         # The filter lists know the new document without a restart; the audit log names who and what.
         _open_tab(page, "条款检索")
@@ -281,7 +297,7 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, live_url, 
         page.click("#delete")
         page.wait_for_function("document.querySelector('#delete-result textarea').value.includes('已删除')",
                                timeout=120000)
-        assert doc_id not in policy_app.index.documents
+        assert doc_id not in staff_app.index.documents
         english = _latin_words(page) - set(re.findall(r"[A-Za-z]+", notice.name))  # the file's own name aside
         assert not english, " ".join(sorted(english))
         page.screenshot(path=str(SHOTS / f"staff-documents-{width}.png"), full_page=True)

@@ -1,183 +1,30 @@
-"""The staff desk: who may change the corpus, what they changed, and the two-step publish.
+"""The upload desk: the two-step publish, and deleting what staff published.
 
-Accounts live in a JSON file outside the repository (`Settings.staff_accounts`, made with
-`policy-rag staff add NAME`), one scrypt hash per user name; no password is stored. Every publish and
-delete is appended to a JSON-lines audit log (who, when, file, sha256). An upload is first *staged*: read,
-cleaned and split exactly as indexing would, and shown to the official; only `publish` copies it into the
-upload folder the index is built from, so a staged file is never answered from.
+An upload is first *staged*: read, cleaned and split exactly as indexing would, and shown to the official;
+only `publish` copies it into the upload folder the index is built from, so a staged file is never answered
+from. Every publish and delete is appended to the audit log (who, when, file, sha256).
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import hmac
-import json
 import logging
-import os
 import secrets
 import shutil
 import tempfile
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..answer import manifest_stamps
 from ..config import Settings
-from ..files import sha256_of
+from ..files import sha256_bytes, sha256_of
 from ..index import BuildReport, PolicyIndex, build_index
 from ..ingest import SUFFIXES, Clause, LoadError, doc_id_for, ingest_file
+from .audit import AuditLog
 
 log = logging.getLogger(__name__)
 
-# scrypt at n=2^14, r=8: ~50 ms and 16 MB a check on this machine; slow enough to make guessing costly.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD = 8
-# Failed logins a user name may have in the window before further attempts are refused unchecked.
-MAX_FAILURES, FAILURE_WINDOW_S = 5, 300
-
-
-# -- accounts ------------------------------------------------------------------------------------------
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash: "scrypt$n$r$p$salt$digest", salt and digest in base64."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
-    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
-                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """True when the password matches the stored hash (compared in constant time); False for a malformed one."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p))
-    except (ValueError, TypeError):  # a malformed entry never authenticates
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-_DUMMY_HASH = hash_password("not-a-password")  # an unknown name costs what a known one does
-
-
-class StaffAccounts:
-    """User name -> password hash, read from the accounts file at each check (adding a user needs no restart
-    once one exists)."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._failures: dict[str, deque] = {}
-
-    def load(self) -> dict[str, str]:
-        """User name -> hash from the accounts file ({} when there is none; ValueError when it is malformed)."""
-        if not self.path.is_file():
-            return {}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        accounts = data.get("accounts") if isinstance(data, dict) else None
-        if not isinstance(accounts, dict):
-            raise ValueError(f"{self.path}: expected {{\"accounts\": {{name: hash}}}}")
-        return {str(k): str(v) for k, v in accounts.items()}
-
-    def configured(self) -> bool:
-        """True when the accounts file holds at least one account (False, logged, when it is unusable)."""
-        try:
-            return bool(self.load())
-        except (OSError, ValueError) as exc:  # an unreadable file opens nothing, and says why in the log
-            log.error("staff accounts unusable: %s", exc)
-            return False
-
-    def add(self, name: str, password: str) -> None:
-        """Creates the account or replaces its password (ValueError for a bad name or a short password)."""
-        name = name.strip()
-        if not name or any(ch.isspace() for ch in name):
-            raise ValueError("user name must be non-empty and contain no spaces")
-        if len(password) < MIN_PASSWORD:
-            raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
-        accounts = self.load()
-        accounts[name] = hash_password(password)
-        self._save(accounts)
-
-    def remove(self, name: str) -> bool:
-        """True when the account existed and was deleted."""
-        accounts = self.load()
-        if accounts.pop(name, None) is None:
-            return False
-        self._save(accounts)
-        return True
-
-    def _save(self, accounts: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Written atomically and readable by the owner only: hashes are not secrets, but need not be shared.
-        handle = tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, encoding="utf-8")
-        with handle:
-            json.dump({"accounts": accounts}, handle, ensure_ascii=False, indent=1)
-        os.chmod(handle.name, 0o600)
-        os.replace(handle.name, self.path)
-
-    def check(self, name: str, password: str) -> bool:
-        """True for a known user with the right password; a name with too many recent failures is refused
-        without checking (see MAX_FAILURES)."""
-        now = time.monotonic()
-        failures = self._failures.setdefault(name, deque())
-        while failures and now - failures[0] > FAILURE_WINDOW_S:
-            failures.popleft()
-        if len(failures) >= MAX_FAILURES:
-            return False
-        try:
-            stored = self.load().get(name)
-        except (OSError, ValueError):
-            stored = None
-        ok = verify_password(password, stored or _DUMMY_HASH) and stored is not None
-        if not ok:
-            failures.append(now)
-        return ok
-
-    async def authenticate(self, name: str, password: str) -> bool:
-        """Gradio's auth callable: scrypt runs in a worker thread, so logins never stall the pages' event loop."""
-        return await asyncio.to_thread(self.check, name, password)
-
-
-# -- audit log -------------------------------------------------------------------------------------------
-
-class JsonLines:
-    """An append-only JSON-lines file, each record stamped with the UTC time: the audit and feedback logs."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def add(self, record: dict) -> dict:
-        """The record as written: the time first, then its fields."""
-        record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return record
-
-    def records(self) -> list[dict]:
-        """Every record, oldest first ([] before the first one)."""
-        if not self.path.is_file():
-            return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-class AuditLog(JsonLines):
-    """Every change to the published corpus, with who made it."""
-
-    def append(self, user: str, action: str, file: str, sha256: str, **extra: object) -> dict:
-        """The record appended to the log: UTC time, user, action, file, sha256 and any extra fields."""
-        return self.add({"user": user, "action": action, "file": file, "sha256": sha256, **extra})
-
-
-# -- staging, publishing, deleting -----------------------------------------------------------------------
 
 @dataclass
 class Staged:
@@ -304,7 +151,7 @@ class DocumentDesk:
                 raise
             for item in ready:
                 target = self.upload_target(item.name)
-                previous = [hashlib.sha256(data).hexdigest() for path, data in saved.items()
+                previous = [sha256_bytes(data) for path, data in saved.items()
                             if data is not None and path.stem == item.doc_id]
                 self.audit.append(user, "replace" if previous else "publish", target.name, item.sha256,
                                   uploaded_as=item.name, doc_id=item.doc_id, title=item.title,
@@ -347,7 +194,7 @@ class DocumentDesk:
             except Exception:
                 self._restore({path: data})
                 raise
-            self.audit.append(user, "delete", path.name, hashlib.sha256(data).hexdigest(), doc_id=doc_id,
+            self.audit.append(user, "delete", path.name, sha256_bytes(data), doc_id=doc_id,
                               title=record.title)
         return report
 

@@ -1,0 +1,144 @@
+"""The service behind both pages: one searcher and answerer per process, the chat, the API and the catalogue.
+
+After staff publish or delete, the desk re-indexes and `reload` swaps in a new generation of searcher and
+answerers; requests already running keep theirs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Iterator
+
+import gradio as gr
+
+from ..answer import EXAMPLES, Answerer, Conversation
+from ..config import Settings
+from ..files import JsonLines
+from ..index import PolicyIndex
+from ..retrieve import Searcher
+from ..staff import AuditLog, DocumentDesk, StaffAccounts
+from .present import LEVELS, answer_message, answer_text
+
+DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"]
+
+
+class PolicyApp:
+    """What the pages call: one searcher and answerer per process, swapped after staff change the corpus."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.lock = threading.Lock()
+        self.audit = AuditLog(self.settings.audit_path)
+        self.feedback_log = JsonLines(self.settings.feedback_path)
+        self.accounts = StaffAccounts(self.settings.staff_accounts)
+        self.reload()
+        # Re-indexing after a publish uses the model the searcher already holds: no second load (~1 s, ~0.5 GB).
+        self.desk = DocumentDesk(self.settings, lambda: self.searcher.encoder(), self.audit,
+                                 on_change=self.reload)
+
+    def reload(self) -> None:
+        """A new generation of searcher and answerers over the index on disk; requests already running keep
+        theirs, and each chat session moves to the new one at its next question."""
+        previous = getattr(self, "searcher", None)
+        searcher = Searcher.open(self.settings, embedder=previous.embedder if previous else None)
+        llm = None
+        if self.settings.llm_base_url:
+            from ..answer.llm import LLMWriter
+
+            llm = LLMWriter.from_settings(self.settings)
+        extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
+        # The API: the LLM rewrites when configured; without one it is the same answerer.
+        answerer = Answerer(searcher, self.settings, llm=llm) if llm else extractive
+        extractive.ask(EXAMPLES[0])  # warm: jieba's tagger and the question encoder
+        with self.lock:
+            self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive
+
+    @property
+    def index(self) -> PolicyIndex:
+        """The index the current searcher reads (replaced by `reload`)."""
+        return self.searcher.index
+
+    # -- 政策咨询 -------------------------------------------------------------------------------------
+
+    def chat(self, message: str, history: list, conversation: Conversation | None, answers: list | None
+             ) -> Iterator[tuple[list[dict], str, Conversation | None, list[dict]]]:
+        """Streams the chat: the question, a placeholder, the answer by sentences, then the answer with its
+        sources. `answers` holds each assistant message's answer (for feedback), by message position."""
+        message = (message or "").strip()
+        history, answers = list(history or []), list(answers or [])
+        if not message:
+            yield history, "", conversation, answers
+            return
+        extractive = self.extractive  # read once: a reload mid-answer must not mix two indexes
+        if conversation is None or conversation.answerer is not extractive:
+            conversation = Conversation.continuing(conversation, extractive)
+        # The question is shown as typed, as text: markup in it is escaped, never rendered or run.
+        shown = message if len(message) <= 2000 else message[:2000] + "…"
+        history.append({"role": "user", "content": html.escape(shown)})
+        yield history + [{"role": "assistant", "content": "…"}], "", conversation, answers
+        answer = conversation.ask(message)
+        if self.llm is not None and not answer.refused and answer.confidence != "low":
+            for partial, final in self.llm.stream(answer, extractive):
+                if final is None:
+                    yield history + [{"role": "assistant", "content": html.escape(partial)}], "", conversation, answers
+                else:
+                    answer = final
+        turn = sum(1 for m in history if m["role"] == "assistant") + 1
+        text = answer_text(answer, turn)
+        # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
+        for cut in [m.end() for m in re.finditer(r"[。；;\n]", text)][:-1]:
+            yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, answers
+        history.append({"role": "assistant", "content": answer_message(answer, extractive.index, turn)})
+        answers.append({"position": len(history) - 1, "question": message, **answer.to_dict()})
+        yield history, "", conversation, answers
+
+    def feedback(self, rating: str, comment: str, answer: dict | None) -> str:
+        """The reply shown after the rating is appended to the JSON-lines file staff review (nothing about the user
+        is stored); a prompt to ask first when there is no answer."""
+        if not answer:
+            return "请先提一个问题。"
+        self.feedback_log.add({
+            "rating": rating, "comment": (comment or "").strip()[:1000], "question": answer["question"],
+            "answer": answer["answer"], "refused": answer["refused"],
+            "citations": [c["chunk_id"] for c in answer["citations"]],
+        })
+        return "谢谢，反馈已记录。"
+
+    def rate(self, answers: list | None, comment: str, event: gr.LikeData) -> tuple[str, str]:
+        """有帮助/有误 on any answer of the conversation, with the comment typed so far (then cleared)."""
+        position = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        answer = next((a for a in answers or [] if a["position"] == position), None)
+        if answer is None or event.liked is None:  # a rating taken back, or a message that is not an answer
+            return "", comment
+        return self.feedback("helpful" if event.liked else "wrong", comment, answer), ""
+
+    # -- API ------------------------------------------------------------------------------------------
+
+    def api_ask(self, question: str) -> dict:
+        """One answer in the `policy-rag ask --json` contract."""
+        return self.answerer.ask(question).to_dict()
+
+    def api_search(self, query: str, k: int = 5) -> dict:
+        """Clauses in the `policy-rag search --json` contract."""
+        hits = self.searcher.search(query, k=int(k))
+        return {"id": None, "query": query, "hits": [h.to_dict() for h in hits]}
+
+    # -- 文件目录 -------------------------------------------------------------------------------------
+
+    def document_choices(self) -> list[tuple[str, str]]:
+        """(title, doc_id) of every indexed document, sorted by doc_id: the lookup's document filter."""
+        return sorted(((d.title, d.doc_id) for d in self.index.documents.values()), key=lambda c: c[1])
+
+    def document_rows(self) -> list[list]:
+        """One row per indexed document for the catalogue tables (DOCUMENT_COLUMNS), sorted by doc_id."""
+        counts = self.index.doc_rows
+        uploaded = self.desk.uploaded(self.index)
+        rows = []
+        for doc in sorted(self.index.documents.values(), key=lambda d: d.doc_id):
+            m = doc.metadata
+            rows.append([doc.title, m.get("issuer", ""), m.get("region", ""), LEVELS.get(m.get("level", ""), ""),
+                         m.get("date", ""), len(counts.get(doc.doc_id, ())),
+                         "工作人员上传" if doc.doc_id in uploaded else "语料库"])
+        return rows
