@@ -4,11 +4,12 @@ from ..text import OPENING_CHARS
 from .answerer import Answerer
 from .conversation import Conversation, resolve_follow_up
 from .examples import EXAMPLES
-from .features import CANDIDATE_CLAUSES, FEATURES, Candidate, matrix
+from .features import CANDIDATE_CLAUSES, Candidate, matrix
 from .intent import Intent, analyse, has_content
 from .issue_date import ISSUE_QUESTION, asks_issue_date
 from .messages import EMPTY_QUESTION, HEDGE, WELCOME
 from .records import Answer, Citation, Decision
+from .schema import FEATURES
 from .scorer import MODEL_PATH, AnswerScorer, manifest_stamps, tradeoff
 
 __all__ = [

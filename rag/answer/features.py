@@ -22,6 +22,7 @@ from ..ingest import Clause, is_heading, line_start, notes_in
 from ..retrieve import Hit
 from ..text import SYNONYMS
 from .intent import YEAR, Intent
+from .schema import feature_matrix
 
 DIGIT = re.compile(r"\d")
 DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?")
@@ -34,15 +35,6 @@ STATS_SAMPLE = 20_000
 # Clauses whose sentences the scorer reads; reranking reorders the same clauses.
 CANDIDATE_CLAUSES = 10
 
-FEATURES = (
-    "sim_sentence", "sim_sentence_margin", "sim_sentence_rank_inv", "sim_clause", "sim_clause_margin",
-    "fused_rank_inv", "dense_rank_inv", "bm25_rank_inv", "coverage_sentence", "coverage_clause", "coverage_top",
-    "numeric_match", "numeric_miss", "year_match", "year_miss", "duty_match", "duty_miss", "date_match",
-    "date_miss", "definition_match", "place_match", "place_miss", "log_length", "first_sentence", "heading",
-    "kind_numeric", "kind_staff", "kind_definition", "kind_general",
-    "bigrams_sentence", "bigrams_clause", "bigrams_sentence_margin", "position_inv", "general_length",
-    "missing_rarest",
-)
 CONTENT_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 
 
@@ -94,8 +86,7 @@ class TermStatistics:
         if term not in self._typos:
             best = None
             text, _ = self._text
-            model = self.index.bm25.model
-            known = model is not None and term in model.vocab_dict
+            known = self.index.bm25.knows(term)
             if len(term) >= 3 and not known and term not in text:
                 pattern = re.compile("|".join(re.escape(term[:i]) + "[\u4e00-\u9fff]" + re.escape(term[i + 1:])
                                               for i in range(len(term))))
@@ -246,5 +237,4 @@ class FeatureBuilder:
 
 def matrix(candidates: list[Candidate]) -> np.ndarray:
     """The candidates' features in FEATURES order."""
-    return np.asarray([[c.features[name] for name in FEATURES] for c in candidates], dtype=np.float64).reshape(
-        len(candidates), len(FEATURES))
+    return feature_matrix([c.features for c in candidates])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import FEATURES
+from .schema import FEATURES
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "answer_model.json"
 
