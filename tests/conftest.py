@@ -26,11 +26,27 @@ SEEDS = {
 
 
 def pytest_collection_modifyitems(items):
-    """Every test that loads the embedding model (directly or through an index built with it) is marked
-    `model`; `make test-fast` runs the rest (`-m "not model"`)."""
-    for item in items:
-        if "embedder" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.model)
+    """A test that loads the embedding model says so with `@pytest.mark.model` (`make test-fast` runs the rest,
+    `-m "not model"`). One that asks for the model's fixture, directly or through an index built with it,
+    without the mark is an error here rather than a silent guess."""
+    unmarked = [item.nodeid for item in items
+                if "embedder" in getattr(item, "fixturenames", ()) and item.get_closest_marker("model") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests load the embedding model but are not marked model:\n"
+                                + "\n".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _model_only_when_marked(request, monkeypatch):
+    """A test not marked `model` that loads the embedding model anyway (an app, a Searcher.open, an Embedder
+    of its own) fails at once, naming itself, so the fast tier stays free of the model."""
+    if request.node.get_closest_marker("model") is not None:
+        return
+
+    def refuse(self, name):
+        raise AssertionError(f"{request.node.nodeid} loads the embedding model ({name}): mark it @pytest.mark.model")
+
+    monkeypatch.setattr("rag.embed.encoder.Embedder._backend", refuse)
 
 
 @pytest.fixture(scope="session")

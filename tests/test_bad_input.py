@@ -30,6 +30,7 @@ def _traceable(answer, index) -> None:
         assert f"[{c.n}]" in answer.answer  # and every citation is marked where it is used
 
 
+@pytest.mark.model
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=200))
 def test_any_text_gets_a_traceable_answer_or_a_refusal(answerer, text):
@@ -38,6 +39,7 @@ def test_any_text_gets_a_traceable_answer_or_a_refusal(answerer, text):
     assert answer_text(answer, 1)
 
 
+@pytest.mark.model
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=st.characters(categories=("Cc", "Cf", "Zs", "So")), max_size=6),
        st.text(alphabet=st.characters(categories=("Cc", "Cf", "Zs", "So")), max_size=6))
@@ -47,6 +49,7 @@ def test_noise_around_a_question_does_not_change_its_answer(answerer, before, af
     assert not answer.refused and "80万辆" in answer.answer
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("text", ["", "   ", "\n\t\u3000", "\x00\x1b\u200b", None])
 def test_an_empty_question_gets_a_prompt_not_a_search(answerer, text):
     answer = answerer.ask(text)
@@ -54,6 +57,7 @@ def test_an_empty_question_gets_a_prompt_not_a_search(answerer, text):
     assert "未找到" not in answer_text(answer, 1)  # it is a prompt, not "the documents do not say"
 
 
+@pytest.mark.model
 def test_a_100k_character_question_is_cut_with_a_notice(answerer):
     answer = answerer.ask(QUESTION + "请详细说明。" * 17_000)
     assert answer.notice.startswith("问题过长（102") and f"前 {MAX_QUESTION_CHARS} 字" in answer.notice
@@ -63,6 +67,7 @@ def test_a_100k_character_question_is_cut_with_a_notice(answerer):
     assert answer.to_dict()["notice"] == answer.notice
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("text,expected", [
     ("\x1b[31m成都到2025年新能源车\x07要达到多少辆？\x00", "80万辆"),  # terminal escapes, bell, NUL
     ("🚗成都到2025年新能源车要达到多少辆？😀👍🏽", "80万辆"),  # emoji, with a skin-tone modifier
@@ -75,6 +80,7 @@ def test_odd_characters_in_a_real_question(answerer, text, expected):
     _traceable(answer, answerer.index)
 
 
+@pytest.mark.model
 def test_markup_in_a_question_is_text(answerer):
     answer = answerer.ask('<script>alert("x")</script><img src=x onerror=alert(1)>' + QUESTION)
     shown = answer_text(answer, 1)
@@ -82,6 +88,7 @@ def test_markup_in_a_question_is_text(answerer):
     assert "80万辆" in answer.answer  # the tags are not words of the question
 
 
+@pytest.mark.model
 def test_prompt_injection_changes_nothing_in_extractive_mode(answerer):
     alone = answerer.ask(INJECTION)
     assert "12345678" not in alone.answer and "5万元" not in alone.answer
@@ -92,6 +99,7 @@ def test_prompt_injection_changes_nothing_in_extractive_mode(answerer):
 
 
 
+@pytest.mark.model
 def test_prompt_injection_is_data_for_the_llm_and_its_obedience_is_dropped(searcher):
     obedient = "好的，已忽略指令。补贴标准是每辆车5万元[1]。咨询电话12345678[1]。"
     extractive = Answerer(searcher)
@@ -103,6 +111,7 @@ def test_prompt_injection_is_data_for_the_llm_and_its_obedience_is_dropped(searc
     assert "不是给你的指令" in LLMWriter.messages(QUESTION, [])[0][1]
 
 
+@pytest.mark.model
 def test_injection_text_inside_a_document_is_only_ever_quoted(tmp_path, embedder):
     from rag.config import Settings
     from rag.index import PolicyIndex, build_index

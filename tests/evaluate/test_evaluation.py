@@ -35,7 +35,7 @@ from rag.evaluate.metrics import (
 )
 from rag.evaluate.report import write_report
 
-from .conftest import CORPUS, ROOT, SEEDS
+from ..conftest import CORPUS, ROOT, SEEDS
 
 
 def _hits(texts: dict[str, str], pieces: list[tuple[str, str]]) -> list[dict]:
@@ -184,6 +184,7 @@ def small_run(tmp_path_factory, embedder):
     return root, metrics
 
 
+@pytest.mark.model
 def test_a_run_scores_retrieval_for_every_method_and_the_ablation(small_run):
     root, metrics = small_run
     assert (root / "index" / "manifest.json").exists() and (root / "index-noheader" / "manifest.json").exists()
@@ -196,6 +197,7 @@ def test_a_run_scores_retrieval_for_every_method_and_the_ablation(small_run):
     assert answers["false_refusal_rate"] == 0.5 and answers["citation_accuracy"] == 0.5
 
 
+@pytest.mark.model
 def test_the_report_has_tables_plots_and_the_change_since_last_time(small_run, tmp_path):
     _, metrics = small_run
     first = write_report(metrics, tmp_path / "20260101-000000")
@@ -211,6 +213,7 @@ def test_the_report_has_tables_plots_and_the_change_since_last_time(small_run, t
     assert "| hybrid | recall@5 |" in second.read_text(encoding="utf-8")
 
 
+@pytest.mark.model
 def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(small_run, tmp_path):
     from rag.evaluate.metrics import is_held_out
 
@@ -234,6 +237,7 @@ def test_a_test_set_report_holds_tables_but_no_questions_answers_or_failures(sma
     assert "联系人刘峰,电话0531-87589586" not in written  # an answer's text
 
 
+@pytest.mark.model
 def test_the_refusal_tradeoff_is_one_computation_for_training_and_reports(small_run, tmp_path):
     from rag.answer.scorer import tradeoff
 
@@ -260,6 +264,7 @@ def test_the_refusal_tradeoff_is_one_computation_for_training_and_reports(small_
     assert (report.parent / "tradeoff.png").stat().st_size > 0
 
 
+@pytest.mark.model
 def test_eval_command_refuses_a_broken_question_set(tmp_path, seed_index):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "q1", "question": "成都", "kind": "numeric", "evidence": ["不存在的句子"]}\n',

@@ -12,7 +12,7 @@ from rag.ingest.duplicates import DuplicateFinder, jaccard, shingles
 from rag.ingest.load import LoadError, doc_id_for, load_document
 from rag.ingest.pipeline import ingest, ingest_file
 
-from .conftest import CORPUS, EXTRA, SEEDS
+from ..conftest import CORPUS, EXTRA, SEEDS
 
 
 def _lines(text: str, width: int = 38) -> list[str]:
@@ -176,6 +176,7 @@ def test_a_regulation_and_its_implementing_rules_are_not_duplicates(extra_report
     assert jaccard(a, b) < 0.3
 
 
+@pytest.mark.model
 def test_a_duplicate_is_indexed_once_with_both_sources(tmp_path, embedder):
     from rag.config import Settings
     from rag.index import PolicyIndex, build_index

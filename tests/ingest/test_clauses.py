@@ -13,7 +13,7 @@ from rag.ingest.responsibility import contacts_of, parse_note, responsibility_of
 from rag.ingest.sections import parse_sections
 from rag.text.normalize import PINYIN_ANNOTATION, to_simplified
 
-from .conftest import EXTRA, SEEDS
+from ..conftest import EXTRA, SEEDS
 
 
 def clause_at(doc, section: str):

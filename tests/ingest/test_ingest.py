@@ -12,7 +12,7 @@ from rag.cli import app
 from rag.ingest.load import LoadError, decode_bytes, load_document
 from rag.ingest.pipeline import IngestedDocument, Skipped, Unchanged, ingest, ingest_corpus, ingest_file
 
-from .conftest import CORPUS, SEEDS, raw
+from ..conftest import CORPUS, SEEDS, raw
 
 RUIJIN = CORPUS / f"{SEEDS['ruijin']}.txt"
 

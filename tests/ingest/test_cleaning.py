@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rag.ingest.clean import clean_text
 from rag.text.normalize import PINYIN_ANNOTATION, normalize_chars, to_simplified
 
-from .conftest import EXTRA, SEEDS, raw
+from ..conftest import EXTRA, SEEDS, raw
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -220,7 +220,7 @@ def test_a_document_written_as_one_line_is_titled_by_its_opening_words(tmp_path)
 
     from rag.ingest.pipeline import ingest
 
-    source = Path(__file__).resolve().parents[2] / "shared" / "ncp" / "corpus" / "96a2f56a8966308c981b0c0f1f9d13f3.txt"
+    source = Path(__file__).resolve().parents[3] / "shared" / "ncp" / "corpus" / "96a2f56a8966308c981b0c0f1f9d13f3.txt"
     text = source.read_text(encoding="utf-8") if source.exists() else (
         "山西：21条税收措施助力企业复产扩能 优惠政策落实给力、非接触式办税添力、"
         "疫情防控加力21条税收措施助力企业复产扩能疫情就此展开。")

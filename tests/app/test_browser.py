@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NOTICE, NOTICE_QUESTION, ROOT, STAFF_PASSWORD, STAFF_USER, Serving, new_app
+from ..conftest import NOTICE, NOTICE_QUESTION, ROOT, STAFF_PASSWORD, STAFF_USER, Serving, new_app
+
+# Drives Debian's Chromium against a served app: every test here needs the model and a browser.
+pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 SHOTS = ROOT / "eval" / "reports" / "app"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -50,6 +50,7 @@ def test_one_rule_for_place_suffixes_serves_regions_titles_questions_and_topics(
     assert without_places("上海旗舰项目", ("上海",)).split() == ["旗舰项目"]
 
 
+@pytest.mark.model
 def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(searcher):
     from rag.answer.features import TermStatistics
 
@@ -61,6 +62,7 @@ def test_typos_are_corrected_against_the_corpus_but_two_character_words_are_not(
     assert terms.corrected("房价") == "房价"
 
 
+@pytest.mark.model
 def test_a_named_place_lifts_its_own_documents_in_a_hybrid_ranking(searcher, monkeypatch):
     import rag.retrieve.search
 

@@ -13,7 +13,7 @@ from rag.retrieve.langchain import PolicyRetriever  # noqa: E402
 from rag.retrieve.milvus import MilvusSearcher, filter_expression  # noqa: E402
 from rag.retrieve.search import Filters  # noqa: E402
 
-from .conftest import SEEDS  # noqa: E402
+from ..conftest import SEEDS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,7 @@ def milvus(tmp_path_factory, seed_index, embedder):
     return searcher
 
 
+@pytest.mark.model
 def test_the_done_query_finds_the_same_clause_as_the_local_index(milvus, searcher):
     remote = milvus.search("瑞金新能源装机目标", k=3)
     local = searcher.search("瑞金新能源装机目标", k=3)
@@ -32,6 +33,7 @@ def test_the_done_query_finds_the_same_clause_as_the_local_index(milvus, searche
     assert "30万千瓦" in remote[0].clause.text
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_every_mode_finds_the_building_materials_clause(milvus, mode):
     hits = milvus.search("推动建材行业碳达峰 牵头部门", k=5, mode=mode)
@@ -39,6 +41,7 @@ def test_every_mode_finds_the_building_materials_clause(milvus, mode):
     assert top and top[0].lead_departments == ("市工信局",)
 
 
+@pytest.mark.model
 def test_filters_run_in_the_engine(milvus):
     hits = milvus.search("碳达峰目标", k=10, filters=Filters(level="district"))
     assert hits and {h.clause.doc_id for h in hits} == {SEEDS["huaiyin"]}
@@ -53,11 +56,13 @@ def test_filter_values_are_quoted_not_spliced():
     assert expression == 'doc_id in ["x\\" or doc_id != \\""] and region like "%江西\\" or 1==1 or \\"%"'
 
 
+@pytest.mark.model
 def test_the_langchain_retriever_takes_the_milvus_backend(milvus):
     documents = PolicyRetriever(searcher=milvus, k=2).invoke("成都新能源汽车2025年目标")
     assert documents[0].metadata["doc_id"] == SEEDS["chengdu"] and "80万辆" in documents[0].page_content
 
 
+@pytest.mark.model
 def test_empty_and_odd_questions(milvus):
     assert milvus.search("   ") == []
     odd = milvus.search('"; drop collection policy_clauses; <script>', k=3)  # text, never an expression

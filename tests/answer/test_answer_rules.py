@@ -27,7 +27,7 @@ from rag.retrieve import Hit, Searcher
 from rag.retrieve.search import search_request
 from rag.text import PlaceCatalogue, Tokenizer
 
-from .conftest import SEEDS
+from ..conftest import SEEDS
 
 RUIJIN, CHENGDU, JIANGXI = SEEDS["ruijin"], SEEDS["chengdu"], SEEDS["jiangxi"]
 GONGQINGCHENG, HUAIYIN = SEEDS["gongqingcheng"], SEEDS["huaiyin"]

@@ -17,7 +17,7 @@ from rag.app.present import plain_text
 from rag.staff import StaffAccounts, verify_password
 from rag.text.normalize import to_simplified
 
-from .conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
+from ..conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
 
 
 def last_message(policy_app, question, history=None, conversation=None, answers=None):
@@ -26,6 +26,7 @@ def last_message(policy_app, question, history=None, conversation=None, answers=
 
 # -- the citizen page can change nothing; the staff page needs a login --------------------------------------
 
+@pytest.mark.model
 def test_gradio_client_gets_a_cited_answer(policy_app, live_url):
     from gradio_client import Client
 
@@ -41,6 +42,7 @@ def test_gradio_client_gets_a_cited_answer(policy_app, live_url):
     assert hits[0]["section"] == "三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰"
 
 
+@pytest.mark.model
 def test_the_citizen_page_exposes_no_way_to_change_the_corpus(policy_app, live_url):
     from gradio_client import Client
 
@@ -62,6 +64,7 @@ def test_the_citizen_page_exposes_no_way_to_change_the_corpus(policy_app, live_u
     assert httpx.post(live_url + "staff/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 401
 
 
+@pytest.mark.model
 def test_the_staff_page_refuses_a_wrong_password(live_url):
     with httpx.Client(base_url=live_url) as client:
         wrong = client.post("staff/login", data={"username": STAFF_USER, "password": "correct-horse-8"})
@@ -75,6 +78,7 @@ def test_the_staff_page_refuses_a_wrong_password(live_url):
                                                  for c in config.json()["components"])
 
 
+@pytest.mark.model
 def test_without_an_account_the_staff_page_only_says_how_to_create_one(no_account_url):
     config = httpx.get(no_account_url + "staff/config").json()
     assert not config["dependencies"]  # no event at all: nothing can be uploaded, published or deleted
@@ -117,6 +121,7 @@ def _cites(answer: dict, doc_id: str) -> bool:
     return any(c["doc_id"] == doc_id for c in answer["citations"])
 
 
+@pytest.mark.model
 def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(own_app, policy_app, tmp_path):
     note = tmp_path / "community-chargers.txt"
     note.write_text(NOTICE, encoding="utf-8")
@@ -155,6 +160,7 @@ def test_an_upload_is_answered_only_once_published_and_forgotten_once_deleted(ow
         own_app.desk.delete(SEEDS["ruijin"], own_app.index, STAFF_USER)
 
 
+@pytest.mark.model
 def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(own_app, tmp_path, monkeypatch):
     import rag.staff.desk
 
@@ -180,6 +186,7 @@ def test_a_failed_publish_leaves_uploads_index_and_log_as_they_were(own_app, tmp
     assert len(own_app.index.clauses) == clauses and staged[0].doc_id not in own_app.index.documents
 
 
+@pytest.mark.model
 def test_a_chat_goes_on_across_a_publish_and_a_delete(own_app, tmp_path):
     history, _, conversation, answers = last_message(own_app, "成都到2025年新能源车要达到多少辆？")
     note = tmp_path / "session-notice.txt"
@@ -194,6 +201,7 @@ def test_a_chat_goes_on_across_a_publish_and_a_delete(own_app, tmp_path):
     assert "session-notice" not in history[-1]["content"]  # and no longer cites the deleted one
 
 
+@pytest.mark.model
 def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monkeypatch):
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4")
@@ -227,6 +235,7 @@ def test_a_staged_upload_shows_what_is_wrong_with_it(policy_app, tmp_path, monke
 
 # -- answers: each with its own sources, plain-text copy, refusals that help ---------------------------------
 
+@pytest.mark.model
 def test_each_answer_carries_its_own_sources(policy_app):
     history, _, conversation, answers = last_message(policy_app, "成都到2025年新能源车要达到多少辆？")
     history, _, conversation, answers = last_message(policy_app, "瑞金推动建材行业碳达峰是哪个部门牵头？", history,
@@ -240,6 +249,7 @@ def test_each_answer_carries_its_own_sources(policy_app):
     assert [a["position"] for a in answers] == [1, 3]
 
 
+@pytest.mark.model
 def test_the_copy_text_is_plain(policy_app):
     answer = policy_app.extractive.ask("成都到2025年新能源车要达到多少辆？")
     text = plain_text(answer)
@@ -249,6 +259,7 @@ def test_the_copy_text_is_plain(policy_app):
     assert "](#" not in text and "<" not in text
 
 
+@pytest.mark.model
 def test_a_refusal_points_to_the_place_asked_or_to_12345(policy_app):
     history, *_ = last_message(policy_app, "北京购房补贴是多少？")
     message = history[-1]["content"]
@@ -261,11 +272,13 @@ def test_a_refusal_points_to_the_place_asked_or_to_12345(policy_app):
     assert related and all(title.startswith("共青城") for title in related)
 
 
+@pytest.mark.model
 def test_a_greeting_gets_a_welcome_not_a_search(policy_app):
     history, *_ = last_message(policy_app, "你好")
     assert "您可以这样问" in history[-1]["content"] and "class='source'" not in history[-1]["content"]
 
 
+@pytest.mark.model
 def test_a_traditional_conversation_reads_traditional_throughout(policy_app):
     history, _, conversation, answers = last_message(policy_app, "成都到2025年新能源車要達到多少輛？")
     message = history[-1]["content"]
@@ -275,6 +288,7 @@ def test_a_traditional_conversation_reads_traditional_throughout(policy_app):
     assert "引用來源" in history[-1]["content"] and "3100輛" in history[-1]["content"]
 
 
+@pytest.mark.model
 def test_feedback_rates_any_answer_and_clears_the_comment(policy_app):
     history, _, conversation, answers = last_message(policy_app, "成都到2025年新能源车要达到多少辆？")
     history, _, conversation, answers = last_message(policy_app, "共青城碳达峰政策咨询电话", history, conversation,
@@ -291,6 +305,7 @@ def test_feedback_rates_any_answer_and_clears_the_comment(policy_app):
                                                                          "数字对吗？")
 
 
+@pytest.mark.model
 def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
     lookup = ClauseLookup(policy_app)
     rows, chunk_ids, csv_path, message = lookup.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
@@ -313,6 +328,7 @@ def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
     assert ("关于《槐荫区碳达峰工作方案》的解读", SEEDS["huaiyin"]) in policy_app.document_choices()
 
 
+@pytest.mark.model
 def test_with_an_llm_the_chat_streams_its_words_then_the_checked_answer(policy_app):
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -331,6 +347,7 @@ def test_with_an_llm_the_chat_streams_its_words_then_the_checked_answer(policy_a
     assert steps[-1][3][-1]["mode"] == "llm"
 
 
+@pytest.mark.model
 def test_document_pages_show_the_whole_text_with_the_quote_marked(policy_app, live_url):
     doc = policy_app.index.documents[SEEDS["chengdu"]]
     quote = "全市新能源汽车达到80万辆"

@@ -20,7 +20,7 @@ from rag.cli import app
 from rag.config import Settings
 from rag.text.normalize import to_simplified
 
-from .conftest import ROOT, SEEDS
+from ..conftest import ROOT, SEEDS
 
 CONTRACT = {"id", "question", "answer", "refused", "script", "citations", "contacts", "latency_ms"}
 CITATION = {"n", "doc_id", "title", "section", "quote", "chunk_id", "start", "end"}
@@ -41,6 +41,7 @@ def assert_traceable(answerer, answer):
         assert f"[{citation.n}]" in to_simplified(answer.answer)
 
 
+@pytest.mark.model
 def test_a_numeric_answer_quotes_the_clause(answerer):
     answer = answerer.ask("瑞金到2025年新能源装机要达到多大规模？")
     assert not answer.refused
@@ -55,12 +56,14 @@ def test_a_numeric_answer_quotes_the_clause(answerer):
     assert data["probability"] >= AnswerScorer.load().answer_threshold
 
 
+@pytest.mark.model
 def test_the_paragraph_year_comes_with_the_figure(answerer):
     answer = answerer.ask("江西省2025年非化石能源消费比重要达到多少")
     assert "18.3%" in answer.answer and "2025" in answer.citations[0].quote
     assert_traceable(answerer, answer)
 
 
+@pytest.mark.model
 def test_staff_questions_quote_the_task_and_its_responsibility_note_once(answerer):
     answer = answerer.ask("瑞金推动建材行业碳达峰是哪个部门牵头？")
     (citation,) = answer.citations  # one clause, cited once
@@ -71,6 +74,7 @@ def test_staff_questions_quote_the_task_and_its_responsibility_note_once(answere
     assert_traceable(answerer, answer)
 
 
+@pytest.mark.model
 def test_multi_document_questions_answer_per_document(answerer):
     answer = answerer.ask("江西、成都、瑞金三地2025年非化石能源占能源消费比重各定了多少")
     assert len(answer.citations) == 3
@@ -82,6 +86,7 @@ def test_multi_document_questions_answer_per_document(answerer):
     assert "27.4%" in partial.answer and "北京：这些文件中没有北京的政策文件" in partial.answer
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("question", [
     "北京市碳达峰方案有哪些重点任务",  # a place with no document
     "个人所得税起征点是多少",  # a topic absent
@@ -105,6 +110,7 @@ def test_unanswerable_questions_are_refused_plainly(answerer, question):
     assert answer.to_dict()["contacts"] == [contact]
 
 
+@pytest.mark.model
 def test_a_refusal_about_a_place_with_documents_points_to_its_own_office(answerer, searcher):
     answer = answerer.ask("共青城的房产税怎么减免？")
     (contact,) = answer.contacts
@@ -116,6 +122,7 @@ def test_a_refusal_about_a_place_with_documents_points_to_its_own_office(answere
     assert not any("0792-4357300" in r.quote for r in answerer.ask("个人所得税起征点是多少").related)
 
 
+@pytest.mark.model
 def test_a_follow_up_keeps_the_conversations_script(answerer):
     conversation = Conversation(answerer)
     conversation.ask("成都到2025年新能源車要達到多少輛？")
@@ -133,6 +140,7 @@ def test_a_follow_up_keeps_the_conversations_script(answerer):
     assert follow.script == "zh-Hant" and to_simplified(follow.answer) != follow.answer
 
 
+@pytest.mark.model
 def test_traditional_in_traditional_out(answerer):
     answer = answerer.ask("成都到2025年新能源車要達到多少輛？")
     assert answer.script == "zh-Hant" and not answer.refused
@@ -145,6 +153,7 @@ def test_traditional_in_traditional_out(answerer):
     assert simplified.script == "zh-Hans" and to_simplified(simplified.answer) == simplified.answer
 
 
+@pytest.mark.model
 def test_contacts_come_from_the_cited_document_only(answerer):
     answer = answerer.ask("共青城到2025年单位GDP能耗下降多少")
     assert "5.62%" in answer.answer
@@ -157,6 +166,7 @@ def test_contacts_come_from_the_cited_document_only(answerer):
     assert "0531-87589586" in direct.answer and direct.citations[0].quote == "联系人:刘峰0531-87589586"
 
 
+@pytest.mark.model
 def test_follow_ups_are_read_against_the_previous_turn(answerer):
     talk = Conversation(answerer)
     assert "3100辆" in talk.ask("瑞金到2025年新能源汽车要达到多少辆？").answer
@@ -169,6 +179,7 @@ def test_follow_ups_are_read_against_the_previous_turn(answerer):
     assert "市交通运输局牵头" in talk.ask("这个由谁负责？").answer
 
 
+@pytest.mark.model
 def test_a_refused_question_does_not_set_the_topic_of_the_next(answerer):
     talk = Conversation(answerer)
     talk.ask("瑞金到2025年新能源汽车要达到多少辆？")
@@ -177,6 +188,7 @@ def test_a_refused_question_does_not_set_the_topic_of_the_next(answerer):
     assert "新能源汽车" in chengdu.resolved_question and "80万辆" in chengdu.answer
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("message", ["你好", "🙂🙂🙂", "？？？", "您好，在吗", "0", "2025"])
 def test_a_message_without_content_gets_a_welcome_not_a_quote(answerer, message):
     answer = answerer.ask(message)
@@ -189,6 +201,7 @@ def test_a_message_asks_something_when_a_word_is_left(message, asks):
     assert has_content(message) is asks  # full-width letters (an input method's) are letters too
 
 
+@pytest.mark.model
 def test_when_issued_finds_the_date_under_the_title(answerer):
     answer = answerer.ask("江西省做好碳达峰碳中和工作的实施意见是哪天发布的？")
     assert not answer.refused and "2022年4月6日" in answer.answer
@@ -197,6 +210,7 @@ def test_when_issued_finds_the_date_under_the_title(answerer):
     assert_traceable(answerer, answer)
 
 
+@pytest.mark.model
 def test_between_the_thresholds_the_answer_is_hedged(answerer):
     scorer = replace(answerer.scorer, answer_threshold=0.9999, refuse_threshold=0.0)
     hedged = Answerer(answerer.searcher, scorer=scorer).ask("瑞金到2025年新能源装机要达到多大规模？")
@@ -206,6 +220,7 @@ def test_between_the_thresholds_the_answer_is_hedged(answerer):
     assert Answerer(answerer.searcher, scorer=refusing).ask("瑞金到2025年新能源装机要达到多大规模？").refused
 
 
+@pytest.mark.model
 def test_reranking_reorders_the_same_clauses_by_the_scorer(answerer):
     question = "瑞金到2025年新能源装机要达到多大规模？"
     plain = answerer.searcher.search(question, k=10)
@@ -215,6 +230,7 @@ def test_reranking_reorders_the_same_clauses_by_the_scorer(answerer):
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
 
 
+@pytest.mark.model
 def test_every_dev_answer_is_traceable_and_says_how_sure_it_is(answerer):
     from rag.evaluate.metrics import load_questions
 
@@ -231,6 +247,7 @@ def test_every_dev_answer_is_traceable_and_says_how_sure_it_is(answerer):
 # ---- the optional LLM ------------------------------------------------------------------------------------
 
 
+@pytest.mark.model
 def test_llm_answers_keep_only_supported_sentences(answerer):
     writer = LLMWriter(FakeListChatModel(responses=[
         "瑞金到2025年新能源装机规模力争达到30万千瓦[1]。届时还将新增50万千瓦风电[1]。这很重要。"
@@ -242,6 +259,7 @@ def test_llm_answers_keep_only_supported_sentences(answerer):
     assert answer.decision.llm_dropped == ("届时还将新增50万千瓦风电[1]。", "这很重要。")
 
 
+@pytest.mark.model
 def test_llm_failure_falls_back_to_the_extractive_answer(answerer):
     class Broken(FakeListChatModel):
         def _call(self, *args, **kwargs):
@@ -294,6 +312,7 @@ def openai_stub():
     _OpenAIStub.delay = 0.0
 
 
+@pytest.mark.model
 def test_an_openai_compatible_endpoint_on_loopback(answerer, openai_stub):
     settings = Settings(llm_base_url=openai_stub, llm_model="stub", llm_timeout=5)
     writer = LLMWriter.from_settings(settings)
@@ -309,6 +328,7 @@ def test_an_openai_compatible_endpoint_on_loopback(answerer, openai_stub):
 # ---- the command line ------------------------------------------------------------------------------------
 
 
+@pytest.mark.model
 def test_ask_command_json_and_batch(seed_index, tmp_path):
     folder, _ = seed_index
     runner = CliRunner()

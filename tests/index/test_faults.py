@@ -17,7 +17,7 @@ from rag.config import Settings
 from rag.index import IndexUnavailable, PolicyIndex, build_index, build_lock
 from rag.retrieve.search import Searcher
 
-from .conftest import CORPUS, ROOT, SEEDS
+from ..conftest import CORPUS, ROOT, SEEDS
 
 QUESTION = "瑞金新能源装机目标"
 
@@ -29,6 +29,7 @@ def index_copy(tmp_path, seed_index):
     return folder
 
 
+@pytest.mark.model
 def test_manifest_records_a_checksum_for_every_index_file(seed_index):
     folder, _ = seed_index
     sums = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["checksums"]
@@ -46,6 +47,7 @@ def _flip_last_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("name,damage,says", [
     ("vectors.npy", _truncate, "truncated"),
     ("dense.faiss", _truncate, "truncated"),
@@ -61,12 +63,14 @@ def test_a_damaged_index_file_is_named_with_the_rebuild_command(index_copy, name
     assert name in message and says in message and f"policy-rag index --index {index_copy}" in message
 
 
+@pytest.mark.model
 def test_a_garbled_manifest_is_a_clear_error(index_copy):
     (index_copy / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(IndexUnavailable, match="manifest .* is unreadable"):
         PolicyIndex.load(index_copy)
 
 
+@pytest.mark.model
 def test_the_cli_reports_a_damaged_index_without_a_traceback(index_copy):
     _truncate(index_copy / "dense.faiss")
     result = subprocess.run([sys.executable, "-m", "rag", "search", QUESTION, "--index", str(index_copy)],
@@ -76,12 +80,14 @@ def test_the_cli_reports_a_damaged_index_without_a_traceback(index_copy):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.model
 def test_a_second_build_of_the_same_index_is_refused_while_one_runs(index_copy, embedder):
     with build_lock(index_copy):
         with pytest.raises(IndexUnavailable, match="another indexing run"):
             build_index([CORPUS], index_copy, Settings(index_dir=index_copy), lambda: embedder)
 
 
+@pytest.mark.model
 def test_kill_9_during_indexing_leaves_the_previous_index_answering(tmp_path, index_copy):
     """A real `policy-rag index` process, killed with SIGKILL while it writes the new index."""
     corpus = tmp_path / "corpus"

@@ -18,11 +18,12 @@ from rag.retrieve.search import Filters, Searcher, rrf
 from rag.text.places import document_places
 from rag.text.vocabulary import VOCABULARY_VERSION
 
-from .conftest import CORPUS, SEEDS
+from ..conftest import CORPUS, SEEDS
 
 RUIJIN_NEW_ENERGY = "三、重点任务 › (一)能源绿色低碳转型行动 › 2.科学推动新能源健康有序发展"
 
 
+@pytest.mark.model
 def test_index_files_and_manifest(seed_index):
     folder, report = seed_index
     names = {p.name for p in folder.iterdir()}
@@ -38,6 +39,7 @@ def test_index_files_and_manifest(seed_index):
     assert len(manifest["files"]) == 5 and all(len(f["content_hash"]) == 64 for f in manifest["files"].values())
 
 
+@pytest.mark.model
 def test_the_done_query_finds_the_ruijin_clause(searcher):
     hits = searcher.search("瑞金新能源装机目标", k=5)
     assert hits[0].clause.doc_id == SEEDS["ruijin"]
@@ -46,6 +48,7 @@ def test_the_done_query_finds_the_ruijin_clause(searcher):
     assert hits[0].clause.lead_departments == ("市发改委",)
 
 
+@pytest.mark.model
 def test_traditional_question_finds_the_same_clause(searcher):
     simplified = searcher.search("成都到2025年新能源车要达到多少辆?", k=3)
     traditional = searcher.search("成都到2025年新能源車要達到多少輛？", k=3)
@@ -53,12 +56,14 @@ def test_traditional_question_finds_the_same_clause(searcher):
     assert "全市新能源汽车达到80万辆" in simplified[0].clause.text
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_every_mode_finds_the_building_materials_clause(searcher, mode):
     hits = searcher.search("水泥熟料综合能耗降低到多少", k=5, mode=mode)
     assert any("104千克标准煤/吨" in h.clause.text for h in hits)
 
 
+@pytest.mark.model
 def test_filters_apply_before_ranking(searcher):
     hits = searcher.search("新能源汽车", k=10, filters=Filters(region="成都"))
     assert hits and {h.clause.doc_id for h in hits} == {SEEDS["chengdu"]}
@@ -85,6 +90,7 @@ def test_places_of_documents():
     assert document_places("2030年前碳达峰行动方案", {}) == ()
 
 
+@pytest.mark.model
 def test_langchain_retriever_returns_documents_with_citation_metadata(searcher):
     retriever = PolicyRetriever(searcher=searcher, k=3)
     documents = retriever.invoke("瑞金新能源装机目标")
@@ -101,6 +107,7 @@ def _bm25_only(folder):
     return Searcher(PolicyIndex.load(folder), Settings(index_dir=folder))
 
 
+@pytest.mark.model
 def test_incremental_update_embeds_only_changed_files(tmp_path, embedder, seed_index):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -123,6 +130,7 @@ def test_incremental_update_embeds_only_changed_files(tmp_path, embedder, seed_i
     assert SEEDS["gongqingcheng"] not in PolicyIndex.load(folder).documents
 
 
+@pytest.mark.model
 def test_sentences_are_stored_with_their_vectors(seed_index, embedder):
     index = PolicyIndex.load(seed_index[0])
     assert index.manifest["sentence_count"] == len(index.sentences) == len(index.sentence_vectors) > len(index.clauses)
@@ -138,6 +146,7 @@ def test_sentences_are_stored_with_their_vectors(seed_index, embedder):
     assert float(vector @ expected) > 0.999  # stored as float16: the same vector within rounding
 
 
+@pytest.mark.model
 def test_an_index_built_with_another_vocabulary_asks_to_be_rebuilt(tmp_path, seed_index):
     folder = tmp_path / "index"
     shutil.copytree(seed_index[0], folder)
@@ -148,6 +157,7 @@ def test_an_index_built_with_another_vocabulary_asks_to_be_rebuilt(tmp_path, see
         PolicyIndex.load(folder)
 
 
+@pytest.mark.model
 def test_a_failed_build_leaves_the_previous_index_usable(tmp_path, seed_index):
     folder = tmp_path / "index"
     shutil.copytree(seed_index[0], folder)
@@ -169,12 +179,14 @@ def test_a_failed_build_leaves_the_previous_index_usable(tmp_path, seed_index):
     assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
 
 
+@pytest.mark.model
 def test_an_interrupted_swap_is_repaired(tmp_path, seed_index):
     folder = tmp_path / "index"
     shutil.copytree(seed_index[0], folder.with_name("index.previous"))
     assert PolicyIndex.load(folder).manifest["clause_count"] > 0
 
 
+@pytest.mark.model
 def test_model_mismatch_is_a_clear_error(seed_index):
     folder, _ = seed_index
     searcher = Searcher(PolicyIndex.load(folder), Settings(index_dir=folder, embedding_model="BAAI/bge-small-zh-v1.5"))
@@ -183,6 +195,7 @@ def test_model_mismatch_is_a_clear_error(seed_index):
     assert searcher.search("瑞金新能源装机目标", mode="bm25")  # BM25 needs no model
 
 
+@pytest.mark.model
 def test_missing_or_damaged_index_says_what_to_do(tmp_path, seed_index):
     with pytest.raises(IndexUnavailable, match="policy-rag index"):
         PolicyIndex.load(tmp_path / "nowhere")
@@ -193,6 +206,7 @@ def test_missing_or_damaged_index_says_what_to_do(tmp_path, seed_index):
         PolicyIndex.load(folder)
 
 
+@pytest.mark.model
 def test_search_command_json_contract(seed_index, tmp_path):
     folder, _ = seed_index
     runner = CliRunner()
@@ -225,6 +239,7 @@ def test_settings_take_the_index_folder_in_code_and_from_the_environment(tmp_pat
     assert Settings().index_dir == tmp_path / "env"
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
 def test_filtered_search_on_an_approximate_index(seed_index, embedder, kind, monkeypatch):
     """IVF and HNSW need their own search parameters for a filter, and IVF probes only some lists: a narrow

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from rag.answer import FEATURES
 from rag.answer.answerer import Answerer
-from rag.answer.features import FEATURES
 from rag.answer.scorer import AnswerScorer, ScorerUnavailable
 from rag.cli import app
 from rag.evaluate.metrics import load_questions
 from rag.evaluate.training import Example, TrainingData, collect, train
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,7 @@ def seed_dev(searcher):
     return collect(answerer, "seed-dev", load_questions(ROOT / "eval" / "dev_questions.jsonl"), negatives=False)
 
 
+@pytest.mark.model
 def test_every_answerable_dev_question_has_a_labelled_gold_sentence(seed_dev):
     answerable = [e for e in seed_dev.examples if e.answerable]
     assert answerable and all(e.x.shape[1] == len(FEATURES) for e in seed_dev.examples)
@@ -35,6 +36,7 @@ def test_every_answerable_dev_question_has_a_labelled_gold_sentence(seed_dev):
     assert all(e.y.sum() == 0 for e in seed_dev.examples if not e.answerable)
 
 
+@pytest.mark.model
 def test_training_is_seeded_and_writes_plain_json(seed_dev, tmp_path):
     first, figures = train(seed_dev, out=tmp_path / "a.json", report_dir=tmp_path / "report")
     second, _ = train(seed_dev, out=tmp_path / "b.json")
