@@ -14,8 +14,9 @@ from .records import Citation
 
 EMPTY_QUESTION = f"请输入您想咨询的问题，例如：{EXAMPLES[0]}"
 WELCOME = f"您好！我可以根据政策文件回答问题，并注明出处。您可以这样问：{EXAMPLES[0]}{EXAMPLES[1]}"
-HEDGE = "文件中没有直接的表述；与此最相关的规定是"
-FOR_REFERENCE = "（仅供参考，请以原文为准）"
+# A hedge offers the closest provision for reference; it never says the text lacks what it quotes.
+HEDGE = "与您的问题最相关的规定是"
+FOR_REFERENCE = "（供参考，请以原文为准）"
 
 # The first sentence of a refusal, by the reason it refuses ("place" names the places: see refusal_lead).
 REFUSAL_LEADS = {
@@ -69,10 +70,14 @@ def section_of(clause: Clause) -> str:
     return f"“{clause.section_path[-1]}”" if clause.section_path else ""
 
 
-def quoted(clause: Clause, quote: str, confident: bool) -> str:
-    """A scored sentence as the answer, or (not confident) offered as the closest provision, for reference only."""
+def quoted(clause: Clause, quote: str, confident: bool, fact: str | None = None) -> str:
+    """A scored sentence as the answer, led by the fact it states when that is shorter than the quote; or (not
+    confident) offered as the closest provision, for reference."""
     source = f"《{clause.title}》{section_of(clause)}"
-    return f"根据{source}：{quote}[1]" if confident else f"{HEDGE}{source}：{quote}[1]{FOR_REFERENCE}"
+    if not confident:
+        return f"{HEDGE}{source}：{quote}[1]{FOR_REFERENCE}"
+    lead = f"{fact.rstrip('。；，,;')}[1]。\n" if fact and len(fact) < len(quote) else ""
+    return f"{lead}根据{source}：{quote}[1]"
 
 
 def responsibility(title: str, topic: str, quote: str, confident: bool) -> str:

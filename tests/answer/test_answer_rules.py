@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer import Answer, Answerer, Conversation, Decision, analyse, resolve_follow_up
+from rag.answer import HEDGE, Answer, Answerer, Conversation, Decision, analyse, resolve_follow_up
 from rag.answer.contact import giving_a_number, listed_contact
 from rag.answer.features import Candidate, TermStatistics
 from rag.answer.issue_date import dated_spans, issue_answer, names_document
@@ -239,7 +239,7 @@ def test_who_leads_is_quoted_with_its_task_and_note(answerer, corpus_index, sour
     assert answer.answer.startswith("根据《瑞金市碳达峰实施方案》“2.推动建材行业碳达峰”：推动水泥行业绿色化")
     assert "市工信局牵头" in answer.citations[0].quote and answer.decision.rule == "departments"
     hedged = responsibility_answer(intent, options, Decision("answered"), False, 0.3, sources, replies)
-    assert hedged.answer.startswith("文件中没有直接的表述；与此最相关的规定是《瑞金市碳达峰实施方案》")
+    assert hedged.answer.startswith(HEDGE + "《瑞金市碳达峰实施方案》")
     assert hedged.decision.route == "hedged" and hedged.confidence == "low"
     assert responsibility_answer(intent, options, Decision("answered"), True, 0.9, sources, replies) is None
 
