@@ -32,6 +32,9 @@ COMPARE = re.compile(r"分别|各是|各自|对比|哪个高|哪个多|有何不
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 SHORT_YEAR = re.compile(r"(?<![\d年])([2-3]\d)年")  # "25年" in speech means 2025
 CONTENT = re.compile(r"[\u4e00-\u9fff]|[a-z]")
+# Chinese modal particles and the pronouns of address, closed classes that carry no request by themselves: what
+# is left of 你好呀, 谢谢您啦 or 在吗亲 once the greeting is gone.
+PARTICLES = re.compile(r"你们|您们|大家|亲|你|您|[呀啊吗呢啦哦嘛吧哈噢呐哇咯喔了的]")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def has_content(text: str) -> bool:
     rest = normalize_query(text).lower()  # NFKC: a full-width ＧＤＰ is GDP
     for greeting in sorted(GREETINGS, key=len, reverse=True):
         rest = rest.replace(greeting, "")
-    return bool(CONTENT.search(rest))
+    return bool(CONTENT.search(PARTICLES.sub("", rest)))
 
 
 def place_names(text: str, known: frozenset[str] = frozenset(), tokenizer: Tokenizer | None = None
@@ -110,10 +113,12 @@ def analyse(question: str, known_places: frozenset[str] = frozenset(), tokenizer
         if place in normalized and place not in found and not any(place in f or f in place for f in found):
             found.append(place)
     found.sort(key=normalized.find)
-    if STAFF.search(normalized):
-        kind = "staff"
-    elif CONTACT.search(normalized):
+    # Whom to consult (找哪个部门咨询, 哪个部门的电话) is a contact question: it is answered from contact lines,
+    # not from who leads the work.
+    if CONTACT.search(normalized):
         kind = "contact"
+    elif STAFF.search(normalized):
+        kind = "staff"
     elif DEFINITION.search(normalized):
         kind = "definition"
     elif NUMERIC.search(normalized):

@@ -50,7 +50,7 @@ SYNONYMS = {
 
 # Greetings and thanks: a message made only of these (and punctuation, emoji) asks nothing.
 GREETINGS = ("你好", "您好", "在吗", "在不在", "谢谢", "多谢", "感谢", "早上好", "下午好", "晚上好", "哈喽", "嗨",
-             "hello", "hi", "喂", "再见", "拜拜", "好的", "嗯", "哦", "ok")
+             "hello", "hi", "喂", "再见", "拜拜", "好的", "嗯", "哦", "ok", "辛苦", "打扰", "谢")
 
 
 def _version() -> str:
