@@ -3,9 +3,20 @@ citation of a span, and the contacts a document lists."""
 
 from __future__ import annotations
 
+import re
+
 from ..index import PolicyIndex
 from ..ingest import Clause, Contact
 from .records import Citation
+
+# A mobile number: a person's own phone, offered only when an office is named with it (a volunteer's mobile in a
+# news item is not a hotline).
+MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+
+
+def is_private(contact: Contact) -> bool:
+    """Whether a contact is a person's own mobile with no office named: never offered as a consulting line."""
+    return not contact.organisation and bool(MOBILE.match(re.sub(r"[\s-]", "", contact.phone)))
 
 
 def contact_card(contact: Contact, **extra: object) -> dict:
@@ -41,8 +52,8 @@ class Sources:
         return None
 
     def contacts_of(self, doc_id: str) -> list[Contact]:
-        """The contact lines the document lists, in order."""
-        return self.index.documents[doc_id].contact_list
+        """The contact lines the document lists that reach an office, in order (a private mobile left out)."""
+        return [c for c in self.index.documents[doc_id].contact_list if not is_private(c)]
 
     def holds_contact(self, clause: Clause) -> bool:
         """Whether a contact line of its document starts inside the clause."""
