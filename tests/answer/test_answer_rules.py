@@ -286,3 +286,15 @@ def test_the_topic_is_the_last_answered_turn_not_a_refusal_or_a_greeting(answere
     assert talk.resolve("那江西呢？") == "江西到2025年新能源汽车要达到多少辆？"
     talk.turns = talk.turns[1:]  # nothing answered: the last question that asked something
     assert talk.context() is talk.turns[0]
+
+
+def test_a_private_mobile_is_never_offered_but_an_office_mobile_is():
+    from rag.answer.sources import is_private
+    from rag.ingest import Contact
+    from rag.ingest.responsibility import contacts_of
+
+    volunteer = contacts_of("如有法律问题可咨询志愿律师。\n联系人：王某，电话：13912345678\n")
+    office = contacts_of("共青城市发展和改革委员会\n联系电话：13912345678\n")
+    assert volunteer and is_private(volunteer[0])
+    assert office and not is_private(office[0])
+    assert not is_private(Contact("市发改委", "0792-4321234", None, 0, 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.intent import analyse
+from rag.answer.intent import analyse, has_content
 from rag.text.places import document_places, region_places, strip_suffix, without_places
 
 KNOWN = frozenset({"瑞金", "成都", "江西", "共青城", "槐荫"})
@@ -16,9 +16,10 @@ KNOWN = frozenset({"瑞金", "成都", "江西", "共青城", "槐荫"})
     ("什么是碳普惠？", "definition"),
     ("到2025年光伏装机要达到多少千瓦？", "numeric"),
     ("绿色建筑有哪些要求", "general"),
-    # Questions matching two kinds: who, then whom to call, then what a word means, before any number.
+    # Questions matching two kinds: whom to call, then who, then what a word means, before any number.
     ("2025年新能源汽车目标由哪个部门负责？", "staff"),
     ("碳普惠的咨询电话是多少？", "contact"),
+    ("碳普惠的事情找哪个部门咨询？", "contact"),
     ("什么是碳达峰目标？", "definition"),
 ])
 def test_the_kind_of_answer_a_question_wants(question, kind):
@@ -85,3 +86,11 @@ def test_a_when_issued_question_is_read_with_the_verbs_a_document_is_dated_by():
     for verb in ISSUE_WORDS.pattern.split("|"):  # one list of verbs for questions and for dated lines
         assert ISSUE_QUESTION.search(f"这份文件是哪天{verb}的") and ISSUE_QUESTION.search(f"{verb}日期是什么时候")
     assert not ISSUE_QUESTION.search("碳达峰的时间目标是什么")
+
+
+@pytest.mark.parametrize(("message", "asks"), [
+    ("你好呀", False), ("谢谢您啦", False), ("辛苦了", False), ("在吗亲", False), ("好的谢谢", False),
+    ("你们电话多少", True), ("谢谢，碳普惠怎么参加？", True), ("您好，瑞金充电桩归谁管", True),
+])
+def test_greetings_and_thanks_in_any_form_ask_nothing(message, asks):
+    assert has_content(message) is asks
