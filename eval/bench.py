@@ -335,6 +335,47 @@ def memory_markdown(m: dict) -> str:
     ]) + "\n"
 
 
+def bench_answers(index: Path, questions: Path, repeats: int) -> dict:
+    """Warm `ask` latency with the reader and with the scorer alone (one process, the same questions, alternated),
+    the reader's load time and cost per read depth, and this process's peak RSS."""
+    from rag.answer import Answerer
+    from rag.reader import Reader
+    from rag.reader.windows import Window
+    from rag.retrieve import Searcher
+
+    settings = Settings(index_dir=index)
+    searcher = Searcher.open(settings)
+    started = time.perf_counter()
+    reader = Reader(settings)
+    load = time.perf_counter() - started
+    with_reader, alone = Answerer(searcher, settings, reader=reader), Answerer(searcher, settings, reader=False)
+    texts = [q.question for q in load_questions(questions)]
+    for answerer in (with_reader, alone):
+        answerer.ask(texts[0])
+    times: dict[str, list[float]] = {"reader": [], "scorer alone": []}
+    for _ in range(repeats):
+        for text in texts:
+            for name, answerer in (("reader", with_reader), ("scorer alone", alone)):
+                t = time.perf_counter()
+                answerer.ask(text)
+                times[name].append((time.perf_counter() - t) * 1000)
+    sentence = ("到2025年,建成充(换)电站3000座、充电桩17万个以上,公交车、出租车基本实现电动化,"
+                "新能源汽车保有量达到60万辆。")
+    depth = {}
+    for n in (1, 2, 4, 8):
+        windows = [Window("d", "成都市碳达峰实施方案", sentence, 0, len(sentence), 0, len(sentence))] * n
+        runs = []
+        for _ in range(5):
+            t = time.perf_counter()
+            reader.read("成都要建多少个充电桩？", windows)
+            runs.append((time.perf_counter() - t) * 1000)
+        depth[n] = round(float(np.median(runs)), 1)
+    return {"questions": len(texts), "repeats": repeats, "reader_load_s": round(load, 2),
+            "latency_ms": {k: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
+                           for k, v in times.items()},
+            "read_ms_by_depth": depth, "peak_rss_mb": round(peak_rss_mb())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", type=Path, default=ROOT.parent / "shared" / "corpus-extra")
@@ -348,7 +389,14 @@ def main() -> None:
                         help="only model load, peak RSS of `python -m rag index` and question encode latency; "
                              "prints them, writes nothing")
     parser.add_argument("--memory-index", type=Path, default=Path("/tmp/idx-bench"))
+    parser.add_argument("--answers", action="store_true",
+                        help="only warm ask latency with and without the reader, its load and cost per depth")
+    parser.add_argument("--index", type=Path, default=ROOT / "index")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev_questions.jsonl")
     args = parser.parse_args()
+    if args.answers:
+        print(json.dumps(bench_answers(args.index, args.questions, args.repeats), indent=1, ensure_ascii=False))
+        return
     if args.memory:
         print(memory_markdown(bench_memory(args.repeats, args.memory_index)))
         return

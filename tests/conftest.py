@@ -47,6 +47,9 @@ def _model_only_when_marked(request, monkeypatch):
         raise AssertionError(f"{request.node.nodeid} loads the embedding model ({name}): mark it @pytest.mark.model")
 
     monkeypatch.setattr("rag.embed.encoder.Embedder._backend", refuse)
+    # Nor the reader (an ONNX model of its own, exported with torch on first use): without it the scorer
+    # decides alone, as it does wherever the reader's weights are absent.
+    monkeypatch.setattr("rag.answer.answerer.load_reader", lambda settings: None)
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,15 @@ from dataclasses import replace
 import numpy as np
 
 from ..config import Settings
+from ..reader import Reader
 from ..retrieve import Filters, Hit, Searcher
 from ..text import TRADITIONAL_VARIANTS, is_traditional, prepare_question, traditional_variant
 from . import contact, staff
 from .compare import Comparer
-from .features import CANDIDATE_CLAUSES, Candidate, FeatureBuilder, TermStatistics, matrix
+from .features import CANDIDATE_CLAUSES, Candidate, FeatureBuilder, TermStatistics
 from .intent import Intent, analyse, has_content
 from .issue_date import asks_issue_date, issue_answer
+from .judge import Judge, load_reader
 from .messages import EMPTY_QUESTION, WELCOME
 from .quotes import Quoter
 from .records import Answer, Decision
@@ -39,7 +41,7 @@ class Answerer:
     """Answers questions from the index: retrieval, the answer scorer and, when configured, an LLM rewrite."""
 
     def __init__(self, searcher: Searcher, settings: Settings | None = None, llm: object | None = None,
-                 scorer: AnswerScorer | None = None):
+                 scorer: AnswerScorer | None = None, reader: Reader | bool | None = True):
         self.searcher = searcher
         self.index = searcher.index
         self.settings = settings or searcher.settings
@@ -49,10 +51,13 @@ class Answerer:
         self.catalogue = searcher.catalogue
         self.features = FeatureBuilder(self.index, self.terms, self.documents_of)
         self.sources = Sources(self.index)
-        quoter = Quoter(self.sources, self.terms, self.scorer.refuse_threshold)
-        self.replies = Replies(self.sources, quoter, self.scorer.version)
-        self.refusals = Refusals(searcher, self.sources, self.catalogue, self.settings, self.scorer.version)
-        self.comparer = Comparer(searcher, self.catalogue, self.scored, self.scorer, self.sources, quoter,
+        # reader=True: the reader when its weights are present and settings allow; False/None: the scorer alone.
+        self.judge = Judge(self.scorer, load_reader(self.settings) if reader is True else (reader or None),
+                           self.sources)
+        quoter = Quoter(self.sources, self.terms, self.judge.refuse_threshold)
+        self.replies = Replies(self.sources, quoter, self.judge.version)
+        self.refusals = Refusals(searcher, self.sources, self.catalogue, self.settings, self.judge.version)
+        self.comparer = Comparer(searcher, self.catalogue, self.scored, self.judge, self.sources, quoter,
                                  self.replies, self.refusals)
 
     @property
@@ -81,11 +86,8 @@ class Answerer:
         return self.features.candidates(intent, hits, vector, asks_issue_date(intent))
 
     def scored(self, intent: Intent, hits: list[Hit], vector: np.ndarray) -> list[Candidate]:
-        """Every sentence of the hits, with the scorer's probability, best first."""
-        found = self.candidates(intent, hits, vector)
-        for candidate, p in zip(found, self.scorer.probability(matrix(found))):
-            candidate.probability = float(p)
-        return sorted(found, key=lambda c: -c.probability)
+        """Every sentence of the hits, with its probability of answering (the judge's), best first."""
+        return self.judge.score(intent.normalized, self.candidates(intent, hits, vector))
 
     def rerank(self, question: str, k: int = 5) -> list[Hit]:
         """Hybrid search's top clauses reordered by their best sentence's probability of answering."""
@@ -145,7 +147,7 @@ class Answerer:
             return self.refusals.refuse(intent, hits, "absent", decision, vector)
         wanted = self.catalogue.documents_of_places(intent.places)
         if intent.kind == "contact":
-            listed = contact.listed_contact(intent, hits, wanted, self.sources, decision, self.scorer.version)
+            listed = contact.listed_contact(intent, hits, wanted, self.sources, decision, self.judge.version)
             if listed:
                 return listed
         if asks_issue_date(intent):
@@ -155,7 +157,7 @@ class Answerer:
 
     def _quoted(self, intent: Intent, hits: list[Hit], vector: np.ndarray, decision: Decision) -> Answer:
         """The best scored sentence, stated or hedged by the thresholds; a staff question prefers a note."""
-        floor = self.scorer.refuse_threshold
+        floor = self.judge.refuse_threshold
         options = self.scored(intent, hits, vector)
         if intent.kind == "contact":  # no contact listed: only a sentence that gives a number or hotline answers
             options = contact.giving_a_number(options, self.sources)
@@ -165,7 +167,7 @@ class Answerer:
         decision = replace(decision, probability=round(p, 4))
         if not options or p < floor:
             return self.refusals.refuse(intent, hits, "absent", decision, vector)
-        confident, best = p >= self.scorer.answer_threshold, options[0]
+        confident, best = p >= self.judge.answer_threshold, options[0]
         if intent.kind == "staff":
             noted = staff.responsibility_answer(intent, options, decision, confident, floor, self.sources, self.replies)
             if noted:

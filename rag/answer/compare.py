@@ -12,11 +12,11 @@ from ..text import PlaceCatalogue
 from . import messages
 from .features import CANDIDATE_CLAUSES, Candidate
 from .intent import Intent, analyse
+from .judge import Judge
 from .quotes import Quoter
 from .records import Answer, Citation, Decision
 from .refusal import Refusals
 from .replies import Replies
-from .scorer import AnswerScorer
 from .sources import Sources
 
 Scored = Callable[[Intent, list[Hit], np.ndarray], list[Candidate]]
@@ -34,7 +34,7 @@ def question_about(intent: Intent, place: str) -> str:
 class Comparer:
     """Answers a question about several places, each from its own documents."""
 
-    def __init__(self, searcher: Searcher, catalogue: PlaceCatalogue, scored: Scored, scorer: AnswerScorer,
+    def __init__(self, searcher: Searcher, catalogue: PlaceCatalogue, scored: Scored, scorer: Judge,
                  sources: Sources, quoter: Quoter, replies: Replies, refusals: Refusals):
         self.searcher, self.catalogue, self.scored, self.scorer = searcher, catalogue, scored, scorer
         self.sources, self.quoter, self.replies, self.refusals = sources, quoter, replies, refusals

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..index import PolicyIndex
 from ..ingest import Clause, is_heading, line_start, notes_in
+from ..reader import Reading
 from ..retrieve import Hit
 from ..text import SYNONYMS
 from .intent import YEAR, Intent
@@ -135,6 +136,7 @@ class Candidate:
     end: int
     features: dict[str, float] = field(default_factory=dict)
     probability: float = 0.0
+    reading: Reading | None = None  # the reader's, when it read this candidate: its answer span
 
 
 def _inverse(rank: int | None) -> float:

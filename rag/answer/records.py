@@ -81,7 +81,8 @@ class Answer:
     decision: Decision = field(default_factory=lambda: Decision("answered"))  # set by whoever writes the answer
     confidence: str | None = None  # high | low (hedged) for scored answers
     probability: float | None = None  # the answer scorer's probability for the quoted sentence
-    model: str | None = None  # the answer scorer's version
+    model: str | None = None  # the answer scorer's version (and the reader's, joined by +)
+    short_answer: Citation | None = None  # the fact itself: the reader's span, an exact slice of the text
 
     def in_script(self, text: str) -> str:
         """`text` in the asker's script: Traditional (their variant) when they wrote Traditional."""
@@ -99,6 +100,11 @@ class Answer:
             data["resolved_question"] = self.resolved_question
         if self.notice:
             data["notice"] = self.notice
+        if self.short_answer:
+            s = self.short_answer
+            data["short_answer"] = {"text": s.quote, "doc_id": s.doc_id, "start": s.start, "end": s.end}
+            if self.script == "zh-Hant":
+                data["short_answer"]["display_text"] = to_traditional(s.quote, self.variant)
         if self.model:
             data.update(model=self.model, confidence=self.confidence,
                         probability=None if self.probability is None else round(self.probability, 4))

@@ -34,6 +34,13 @@ class Replies:
                probability: float) -> Answer:
         """The scored rule: the best sentence quoted (see Quoter.span) under its document and section."""
         start, end = self.quoter.span(intent, best, options)
+        short = None
+        reading = best.reading
+        if reading is not None and reading.end > reading.start:
+            start, end = min(start, reading.start), max(end, reading.end)  # the quote holds the fact it leads with
+            short = self.sources.citation(1, best.clause, reading.start, reading.end)
         citation = self.sources.citation(1, best.clause, start, end)
-        text = messages.quoted(best.clause, citation.quote, confident)
-        return self.answered(intent, text, [citation], replace(decision, rule="scored"), confident, probability)
+        text = messages.quoted(best.clause, citation.quote, confident, short.quote if short else None)
+        answer = self.answered(intent, text, [citation], replace(decision, rule="scored"), confident, probability)
+        answer.short_answer = short
+        return answer

@@ -117,6 +117,12 @@ def tradeoff(outcomes: list[dict], thresholds: np.ndarray) -> list[dict]:
 
 
 def manifest_stamps() -> dict[str, str | None]:
-    """What an index manifest records of the answer stage: the answer model's version on disk (None when it
-    cannot be loaded), so an index says which model served from it."""
-    return {"answer_model": AnswerScorer.version_on_disk()}
+    """What an index manifest records of the answer stage: the answer model's and the reader's versions on disk
+    (None when one cannot be loaded), so an index says which models served from it."""
+    from ..reader import ReaderUnavailable, ReaderWeights
+
+    try:
+        reader = ReaderWeights.load().version
+    except ReaderUnavailable:
+        reader = None
+    return {"answer_model": AnswerScorer.version_on_disk(), "reader": reader}

@@ -50,7 +50,7 @@ class PolicyApp:
             llm = LLMWriter.from_settings(self.settings)
         extractive = Answerer(searcher, self.settings)  # the chat: extractive first, then the LLM streams
         # The API: the LLM rewrites when configured; without one it is the same answerer.
-        answerer = Answerer(searcher, self.settings, llm=llm) if llm else extractive
+        answerer = Answerer(searcher, self.settings, llm=llm, reader=extractive.judge.reader) if llm else extractive
         extractive.ask(EXAMPLES[0])  # warm: jieba's tagger and the question encoder
         with self.lock:
             self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive

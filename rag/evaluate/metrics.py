@@ -331,6 +331,7 @@ class AnswerResult:
                 "script_accuracy": mean([float(r["script_ok"]) for r in rows]),
                 "rouge_l_f1": mean([r["rouge_l"] for r in with_gold]),
                 "rouge_l_quotes": mean([r["rouge_l_quotes"] for r in with_gold]),
+                "rouge_l_short_answer": mean([r["rouge_l_short"] for r in with_gold]),
                 "answered_share": mean([float(not r["refused"]) for r in answerable]),
                 "hedged_share": mean([float(r.get("hedged", False)) for r in rows]),
                 "latency_p50_ms": percentile(latencies, 50),
@@ -357,6 +358,7 @@ class AnswerEvaluator:
             citations = given.get("citations", [])
             spans = [self.locator.locate(e) for e in q.evidence] if self.locator else []
             quotes = "".join(c.get("quote", "") for c in citations) if not refused else ""
+            short = (given.get("short_answer") or {}).get("text", "") if not refused else ""
             result.per_question.append({
                 "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.question, "answer": text,
                 "refused": refused,
@@ -365,6 +367,7 @@ class AnswerEvaluator:
                 "script_ok": script_matches(q, given),
                 "rouge_l": (rouge_l_f1(text, q.gold) if not refused else 0.0) if q.gold else None,
                 "rouge_l_quotes": rouge_l_f1(quotes, q.gold) if q.gold else None,
+                "rouge_l_short": rouge_l_f1(short, q.gold) if q.gold else None,
                 "hedged": given.get("confidence") == "low" and not refused,
                 "probability": given.get("probability"),
                 "latency_ms": given.get("latency_ms"),

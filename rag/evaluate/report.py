@@ -14,6 +14,7 @@ ANSWER_COLUMNS = (
     ("key_fact_accuracy", "key facts"), ("citation_accuracy", "citations"),
     ("refusal_rate_out_of_scope", "refuses out-of-scope"), ("false_refusal_rate", "false refusals"),
     ("script_accuracy", "script"), ("rouge_l_f1", "ROUGE-L"), ("rouge_l_quotes", "ROUGE-L quotes"),
+    ("rouge_l_short_answer", "ROUGE-L short answer"),
     ("answered_share", "answered"), ("hedged_share", "hedged"),
     ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
 )

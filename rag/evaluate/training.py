@@ -244,7 +244,8 @@ def train_answer_model(sets: Sequence[DevSet], out: Path, report: Path, seed: in
         built = build_index([dev.corpus], dev.index, settings, lambda: embedder, progress=progress,
                             stamps=manifest_stamps())
         say(f"index {dev.index}: {built.clauses} clauses ({built.embedded} embedded)")
-        answerer = Answerer(Searcher(PolicyIndex.load(dev.index), settings, embedder), settings, scorer=blank)
+        answerer = Answerer(Searcher(PolicyIndex.load(dev.index), settings, embedder), settings, scorer=blank,
+                            reader=False)
         (_, rows), = load_sets([(dev.name, dev.questions)])
         part = collect(answerer, dev.name, rows, negatives=dev.negatives)
         say(f"{dev.name}: {len(part.examples)} questions (generated negatives included)")

@@ -52,8 +52,26 @@ def test_a_numeric_answer_quotes_the_clause(answerer):
     assert_traceable(answerer, answer)
     data = answer.to_dict("q1")
     assert CONTRACT <= set(data) and CITATION <= set(data["citations"][0]) and data["id"] == "q1"
-    assert data["model"] == AnswerScorer.load().version and data["confidence"] == "high"
-    assert data["probability"] >= AnswerScorer.load().answer_threshold
+    assert data["model"] == answerer.judge.version and data["confidence"] == "high"
+    assert data["model"].startswith(AnswerScorer.load().version)
+    assert data["probability"] >= answerer.judge.answer_threshold
+
+
+@pytest.mark.model
+def test_the_answer_leads_with_the_fact_an_exact_slice_inside_its_quote(answerer):
+    if answerer.judge.reader is None:
+        pytest.fail("the reader's weights are committed (rag/data/reader.*): the answerer must load them")
+    answer = answerer.ask("成都到2025年要建多少充电桩？")
+    assert not answer.refused and answer.short_answer is not None
+    short, (citation,) = answer.short_answer, answer.citations
+    text = answerer.index.documents[short.doc_id].text
+    assert text[short.start:short.end] == short.quote and short.quote
+    assert citation.start <= short.start and short.end <= citation.end
+    data = answer.to_dict()
+    assert data["short_answer"] == {"text": short.quote, "doc_id": short.doc_id, "start": short.start,
+                                    "end": short.end}
+    assert data["model"].endswith(answerer.judge.reader.version)
+    assert_traceable(answerer, answer)
 
 
 @pytest.mark.model

@@ -1,0 +1,70 @@
+"""The reader as one ONNX graph in the user cache: the base e5-small with the committed tensors put in place,
+exported once (torch, at first use, like the encoder) and then run by ONNX Runtime alone."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from ..embed.onnx_export import WEIGHTS_FILE, externalise, file_record, onnx_problem
+from ..files import replace_folder, write_text_atomically
+from .weights import READER_TENSORS, ReaderWeights
+
+log = logging.getLogger(__name__)
+RECIPE = "r1"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def reader_folder(cache_dir: Path, weights: ReaderWeights) -> Path:
+    """Where the merged reader of these weights lives: named by the tensors' hash, so new weights export anew."""
+    return cache_dir / f"reader-{weights.base}-{weights.tensors_sha256[:12]}-onnx-{RECIPE}"
+
+
+def ensure_reader_onnx(cache_dir: Path, weights: ReaderWeights, converted: Callable[[], Path],
+                       tensors: Path = READER_TENSORS) -> Path:
+    """The checked ONNX folder of the reader, exported (atomically) when missing or damaged."""
+    folder = reader_folder(cache_dir, weights)
+    problem = onnx_problem(folder)
+    if problem is None:
+        return folder
+    log.warning("阅读模型%s，正在导出（只需一次，约需一分钟） (reader ONNX %s %s: merging and exporting)",
+                "不存在" if problem == "missing" else "已损坏", folder, problem)
+    source = converted()
+    return replace_folder(folder, lambda work: _build(source, tensors, work),
+                          keep_existing=lambda folder: onnx_problem(folder) is None)
+
+
+def _build(source: Path, tensors: Path, work: Path) -> None:
+    single = work / "model-single.onnx"
+    export(source, tensors, single)
+    externalise(single, work / MODEL_FILE)
+    single.unlink()
+    shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
+    names = (MODEL_FILE, WEIGHTS_FILE, TOKENIZER_FILE)
+    write_text_atomically(work / "ONNX.json", json.dumps(
+        {"from": str(source), "tensors": str(tensors), "recipe": RECIPE,
+         "files": {name: file_record(work / name) for name in names}}, indent=2), mode=0o644)
+
+
+def export(source: Path, tensors: Path, target: Path) -> None:
+    """torch.onnx.export of the merged reader: (input_ids, attention_mask) -> (answer, start, end)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from .model import load_reader
+
+    model = load_reader(str(source), load_file(str(tensors)))
+    ids = torch.tensor([[0, 6, 7, 8, 2], [0, 9, 10, 2, 1]], dtype=torch.int64)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], dtype=torch.int64)
+    tokens = {0: "batch", 1: "tokens"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (ids, mask), str(target), input_names=["input_ids", "attention_mask"],
+                          output_names=["answer", "start", "end"], opset_version=17, dynamo=False,
+                          dynamic_axes={"input_ids": tokens, "attention_mask": tokens, "answer": {0: "batch"},
+                                        "start": tokens, "end": tokens})

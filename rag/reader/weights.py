@@ -1,0 +1,66 @@
+"""The reader's committed weights: what training adds to the base e5-small (its top layers and two heads, float16
+safetensors) and a JSON record (base, layers, the sha256 of the tensors, the combiner, the thresholds, what it
+was trained on). Nothing executable is loaded: safetensors and JSON only, the tensors hash-checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from ..files import sha256_of
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+READER_RECORD = DATA / "reader.json"
+READER_TENSORS = DATA / "reader.safetensors"
+
+
+class ReaderUnavailable(Exception):
+    """The reader's weights are missing, altered or unreadable: the message says what to run."""
+
+
+@dataclass
+class ReaderWeights:
+    """The record beside the tensors."""
+
+    base: str  # the converted e5 folder's name: the tensors replace layers of exactly that model
+    first_trained_layer: int
+    tensors_sha256: str
+    combiner: dict  # {"features": [...], "mean", "scale", "coef", "intercept"}: logistic regression
+    answer_threshold: float
+    refuse_threshold: float
+    read_depth: int  # candidates read per question
+    trained_on: dict = field(default_factory=dict)
+
+    @cached_property
+    def version(self) -> str:
+        """"rd-" and 10 hex digits of a SHA-256 over the tensors' hash, the combiner and the thresholds."""
+        key = json.dumps([self.tensors_sha256, self.combiner, self.answer_threshold, self.refuse_threshold,
+                          self.read_depth, self.first_trained_layer])
+        return "rd-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+    def save(self, path: Path = READER_RECORD) -> None:
+        """Write the record (with its version) as JSON."""
+        data = {**asdict(self), "version": self.version}
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = READER_RECORD, tensors: Path = READER_TENSORS) -> ReaderWeights:
+        """The record at `path`, its tensors' sha256 checked; ReaderUnavailable when either is missing or wrong."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data.pop("version", None)
+            weights = cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ReaderUnavailable(f"阅读模型不可用 (reader record {path} is unreadable: {exc}): "
+                                    "run `policy-rag train`") from exc
+        try:
+            actual = sha256_of(tensors)
+        except OSError as exc:
+            raise ReaderUnavailable(f"阅读模型权重缺失 (reader tensors {tensors}: {exc})") from exc
+        if actual != weights.tensors_sha256:
+            raise ReaderUnavailable(f"阅读模型权重已损坏 (reader tensors {tensors} do not match the sha256 "
+                                    f"in {path}): restore them from git or run `policy-rag train`")
+        return weights
