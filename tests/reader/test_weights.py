@@ -10,8 +10,6 @@ import pytest
 from rag.reader import combiner
 from rag.reader.weights import READER_RECORD, READER_TENSORS, ReaderUnavailable, ReaderWeights
 
-pytestmark = pytest.mark.skipif(not READER_RECORD.exists(), reason="no reader weights committed yet")
-
 
 def test_the_committed_weights_load_and_name_their_version():
     weights = ReaderWeights.load()
