@@ -42,10 +42,10 @@ READ_DEPTH = 4  # candidates it reads at answer time
 FROZEN_LAYERS = 8  # of 12: computed once; layers 8-11 and the heads are trained
 EPOCHS = 3
 BATCH = 16
-LEARNING_RATE = 4e-5
+LEARNING_RATE = 1.5e-4  # dev, held-out documents: 4e-5 left the reader below the scorer (NCP AUC .80 against .94)
 HEAD_LEARNING_RATE = 1e-3
 HARD_NEGATIVE_WEIGHT = 2.0  # the scorer's top negatives count twice
-SPAN_LOSS = 0.5
+SPAN_LOSS = 0.3
 HOLDOUT_SHARE = 5  # one document in five
 
 
