@@ -304,6 +304,7 @@ class Trainer:
                                                  "first_trained_layer": str(FROZEN_LAYERS)})
         from ..files import sha256_of
 
+        tensors.chmod(0o644)  # safetensors writes 0600; the repository's files are readable by all
         return sha256_of(tensors)
 
 
