@@ -10,44 +10,53 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from ..embed.onnx_export import WEIGHTS_FILE, externalise, file_record, onnx_problem
+from ..embed.onnx_export import WEIGHTS_FILE, externalise, file_record, onnx_problem, quantize_int8
 from ..files import replace_folder, write_text_atomically
 from .weights import READER_TENSORS, ReaderWeights
 
 log = logging.getLogger(__name__)
 RECIPE = "r1"
+VARIANTS = ("int8", "fp32")
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 
 
-def reader_folder(cache_dir: Path, weights: ReaderWeights) -> Path:
+def reader_folder(cache_dir: Path, weights: ReaderWeights, variant: str = "int8") -> Path:
     """Where the merged reader of these weights lives: named by the tensors' hash, so new weights export anew."""
-    return cache_dir / f"reader-{weights.base}-{weights.tensors_sha256[:12]}-onnx-{RECIPE}"
+    suffix = RECIPE if variant == "fp32" else f"{RECIPE}-{variant}"
+    return cache_dir / f"reader-{weights.base}-{weights.tensors_sha256[:12]}-onnx-{suffix}"
 
 
 def ensure_reader_onnx(cache_dir: Path, weights: ReaderWeights, converted: Callable[[], Path],
-                       tensors: Path = READER_TENSORS) -> Path:
-    """The checked ONNX folder of the reader, exported (atomically) when missing or damaged."""
-    folder = reader_folder(cache_dir, weights)
+                       tensors: Path = READER_TENSORS, variant: str = "int8") -> Path:
+    """The checked ONNX folder of the reader (`variant`: int8 weights, or fp32), exported (atomically) when
+    missing or damaged."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown reader variant {variant!r}: one of {', '.join(VARIANTS)}")
+    folder = reader_folder(cache_dir, weights, variant)
     problem = onnx_problem(folder)
     if problem is None:
         return folder
     log.warning("阅读模型%s，正在导出（只需一次，约需一分钟） (reader ONNX %s %s: merging and exporting)",
                 "不存在" if problem == "missing" else "已损坏", folder, problem)
     source = converted()
-    return replace_folder(folder, lambda work: _build(source, tensors, work),
+    return replace_folder(folder, lambda work: _build(source, tensors, work, variant),
                           keep_existing=lambda folder: onnx_problem(folder) is None)
 
 
-def _build(source: Path, tensors: Path, work: Path) -> None:
+def _build(source: Path, tensors: Path, work: Path, variant: str) -> None:
     single = work / "model-single.onnx"
     export(source, tensors, single)
+    if variant == "int8":  # dynamic int8, as the encoder's int8 variant (rag/embed/onnx_export.py)
+        quantize_int8(single, work / "model-int8.onnx")
+        single.unlink()
+        single = work / "model-int8.onnx"
     externalise(single, work / MODEL_FILE)
     single.unlink()
     shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
     names = (MODEL_FILE, WEIGHTS_FILE, TOKENIZER_FILE)
     write_text_atomically(work / "ONNX.json", json.dumps(
-        {"from": str(source), "tensors": str(tensors), "recipe": RECIPE,
+        {"from": str(source), "tensors": str(tensors), "recipe": RECIPE, "variant": variant,
          "files": {name: file_record(work / name) for name in names}}, indent=2), mode=0o644)
 
 

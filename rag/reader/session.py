@@ -61,7 +61,7 @@ class Reader:
         self.settings = settings or Settings()
         self.weights = weights or ReaderWeights.load()
         folder = ensure_reader_onnx(self.settings.model_cache_dir, self.weights,
-                                    lambda: converted_folder(self.settings))
+                                    lambda: converted_folder(self.settings), variant=self.settings.reader_variant)
         self.session = session(folder / MODEL_FILE, _threads())
         self.tokenizer = tokenizer_at(folder / TOKENIZER_FILE)
         self.load_seconds = time.perf_counter() - started
