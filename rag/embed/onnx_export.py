@@ -28,6 +28,7 @@ from .e5_weights import E5_DIM
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,23 @@ def session(model: Path, threads: int) -> InferenceSession:
     return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
+_TOKENIZERS: dict[str, Tokenizer] = {}  # sha256 of tokenizer.json -> the loaded tokenizer
+
+
+def shared_tokenizer(path: Path) -> Tokenizer:
+    """The e5 tokenizer of `path` (cut at MAX_TOKENS, never padded), one per content in a process: the encoder
+    and the reader read the same 250k-piece vocabulary, ~300 MB loaded, from copies in their own folders."""
+    from tokenizers import Tokenizer
+
+    digest = sha256_of(path)
+    if digest not in _TOKENIZERS:
+        tokenizer = Tokenizer.from_file(str(path))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.no_padding()
+        _TOKENIZERS[digest] = tokenizer
+    return _TOKENIZERS[digest]
+
+
 class OnnxEncoder:
     """Texts -> L2-normalised vectors: tokenise everything once, sort by length, run padded-to-the-batch batches."""
 
@@ -207,11 +225,7 @@ class OnnxEncoder:
     MAX_BATCH_TOKENS = 1024
 
     def __init__(self, folder: Path, threads: int = 2, max_batch_tokens: int = MAX_BATCH_TOKENS):
-        from tokenizers import Tokenizer
-
-        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.no_padding()
+        self.tokenizer = shared_tokenizer(folder / TOKENIZER_FILE)
         self.session = session(folder / MODEL_FILE, threads)
         self.max_batch_tokens = max_batch_tokens
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..config import Settings
 from .weights import ReaderUnavailable, ReaderWeights
-from .windows import Window, batch, encode, tokenizer_at
+from .windows import Window, batch, encode
 
 MAX_SPAN_TOKENS = 64  # spans are capped (the NCP gold spans run a median 39 characters)
 TOP_TOKENS = 5  # starts and ends considered, as the competition's readers do
@@ -54,7 +54,7 @@ class Reader:
 
     def __init__(self, settings: Settings | None = None, weights: ReaderWeights | None = None):
         from ..embed.encoder import _threads, converted_folder
-        from ..embed.onnx_export import session
+        from ..embed.onnx_export import session, shared_tokenizer
         from .export import MODEL_FILE, TOKENIZER_FILE, ensure_reader_onnx
 
         started = time.perf_counter()
@@ -63,7 +63,9 @@ class Reader:
         folder = ensure_reader_onnx(self.settings.model_cache_dir, self.weights,
                                     lambda: converted_folder(self.settings), variant=self.settings.reader_variant)
         self.session = session(folder / MODEL_FILE, _threads())
-        self.tokenizer = tokenizer_at(folder / TOKENIZER_FILE)
+        # Shared with the encoder (the same vocabulary); its 512-token cut is never reached by a window pair,
+        # which encode() cuts at MAX_TOKENS itself.
+        self.tokenizer = shared_tokenizer(folder / TOKENIZER_FILE)
         self.load_seconds = time.perf_counter() - started
 
     @property
