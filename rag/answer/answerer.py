@@ -159,6 +159,8 @@ class Answerer:
         """The best scored sentence, stated or hedged by the thresholds; a staff question prefers a note."""
         floor = self.judge.refuse_threshold
         options = self.scored(intent, hits, vector)
+        if intent.kind != "contact":  # a contact line says whom to call; it answers nothing else
+            options = [o for o in options if not self.sources.on_contact_line(o.clause.doc_id, o.start, o.end)]
         if intent.kind == "contact":  # no contact listed: only a sentence that gives a number or hotline answers
             options = contact.giving_a_number(options, self.sources)
             if not options or options[0].probability < floor:

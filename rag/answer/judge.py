@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from ..config import Settings
 from ..reader import Reader, ReaderUnavailable, asked_kinds, combiner, held_kinds
 from ..reader.kinds import kind_features
@@ -57,12 +59,18 @@ class Judge:
             rows.append(combiner.row(candidate.probability, reading.logit, reading.span_score,
                                      kind_features(asked, held), rank))
         combined = combiner.probability(self.reader.weights.combiner, rows)
-        lowest = float(combined.min())
-        for candidate, p in zip(read, combined.tolist()):
-            candidate.probability = p
-        for candidate in found[len(read):]:  # unread: below every read one, in the scorer's order
-            candidate.probability = min(candidate.probability, lowest * 0.999)
+        on_scale = self._on_reader_scale(np.asarray([c.probability for c in found]))
+        for candidate, p, q in zip(found, on_scale.tolist(), combined.tolist() + [0.0] * len(found)):
+            candidate.probability = max(p, q)
         return sorted(found, key=lambda c: -c.probability)
+
+    def _on_reader_scale(self, p: np.ndarray) -> np.ndarray:
+        """The scorer's probabilities mapped onto the combiner's scale, thresholds onto thresholds (piecewise
+        linear), so one number says answer / hedge / refuse: a sentence the scorer states confidently stays
+        stated (the combiner alone refused who-leads questions the scorer answers)."""
+        s, w = self.scorer, self.reader.weights
+        return np.interp(p, [0.0, s.refuse_threshold, s.answer_threshold, 1.0],
+                         [0.0, w.refuse_threshold, w.answer_threshold, 1.0])
 
     def _window(self, c: Candidate):
         return window_of(c.clause.doc_id, c.clause.title, self.sources.text(c.clause.doc_id), c.clause.start,

@@ -55,6 +55,14 @@ class Sources:
         """The contact lines the document lists that reach an office, in order (a private mobile left out)."""
         return [c for c in self.index.documents[doc_id].contact_list if not is_private(c)]
 
+    def on_contact_line(self, doc_id: str, start: int, end: int) -> bool:
+        """Whether text[start:end] of the document reaches into one of its contact lines, or is the line right
+        above one that names its office (咨询部门:… over 咨询电话:…)."""
+        text = self.text(doc_id)
+        return any((start < c.end and c.start < end)
+                   or (0 <= c.start - end <= 1 and c.organisation and c.organisation in text[start:end])
+                   for c in self.index.documents[doc_id].contact_list)
+
     def holds_contact(self, clause: Clause) -> bool:
         """Whether a contact line of its document starts inside the clause."""
         return any(clause.start <= c.start < clause.end for c in self.contacts_of(clause.doc_id))

@@ -47,6 +47,7 @@ HEAD_LEARNING_RATE = 1e-3
 HARD_NEGATIVE_WEIGHT = 2.0  # the scorer's top negatives count twice
 SPAN_LOSS = 0.3
 HOLDOUT_SHARE = 5  # one document in five
+CITIZEN_MAX_FALSE_REFUSALS = 0.10
 
 
 @dataclass
@@ -358,6 +359,18 @@ def _auc(pos: list[float], neg: list[float]) -> float:
                  / (len(pos_a) * len(neg_a)))
 
 
+def reader_thresholds(rows: list[dict]) -> tuple[float, float]:
+    """Refuse below the highest threshold that keeps false refusals of the questions in citizens' words (every set
+    but NCP, whose questions reuse the documents' words and sit high) within CITIZEN_MAX_FALSE_REFUSALS; answer
+    confidently as the scorer's rule does. Keeping all held-out false refusals within 5 % (the scorer's rule)
+    put the line at 0.08, under which the seed documents hedged on a tax question they never mention."""
+    grid = np.round(np.linspace(0.0, 0.95, 96), 4)
+    citizen = tradeoff([r for r in rows if r["set"] != "ncp-dev"], grid)
+    refuse = max((c["threshold"] for c in citizen if c["false_refusals"] <= CITIZEN_MAX_FALSE_REFUSALS), default=0.0)
+    _, answer = choose_thresholds([c for c in tradeoff(rows, grid) if c["threshold"] >= refuse])
+    return refuse, max(answer, refuse)
+
+
 def compare_designs(records: list[Record], seed: int) -> tuple[dict, dict[str, list[dict]]]:
     """Figures per design and set: AUC answerable vs not over the best read candidate, how often the best is gold,
     and the trade-off at the chosen thresholds; the outcomes of each design for choosing thresholds."""
@@ -371,8 +384,7 @@ def compare_designs(records: list[Record], seed: int) -> tuple[dict, dict[str, l
                          "p": float(p[best]) if best >= 0 else 0.0,
                          "correct": bool(best >= 0 and ps[best].label)})
         outcomes[design] = rows
-        curve = tradeoff(rows, np.round(np.linspace(0.0, 0.95, 96), 4))
-        refuse, answer = choose_thresholds(curve)
+        refuse, answer = reader_thresholds(rows)
         table = {}
         for name in sorted({r["set"] for r in rows}) + ["all"]:
             sub = [r for r in rows if name in ("all", r["set"])]

@@ -104,7 +104,7 @@ def test_a_citizen_asks_in_a_real_browser(browser, live_url, policy_app, width):
         first, who, elsewhere = _bot_messages(page)
 
         # [1] of the first answer shows the first answer's clause, after two more answers.
-        first.locator("a[href='#a1-s1']").click()
+        first.locator("a[href='#a1-s1']").first.click()  # the fact and its quote both cite [1]
         target = page.locator(".source-current")
         assert target.get_attribute("id") == "a1-s1" and "全市新能源汽车达到80万辆" in target.inner_text()
         assert first.locator("#a1-s1").count() == 1 and target.is_visible()
