@@ -61,7 +61,10 @@ class Judge:
         combined = combiner.probability(self.reader.weights.combiner, rows)
         on_scale = self._on_reader_scale(np.asarray([c.probability for c in found]))
         for candidate, p, q in zip(found, on_scale.tolist(), combined.tolist() + [0.0] * len(found)):
-            candidate.probability = max(p, q)
+            # The reader lifts a candidate only when it reads it as answering itself (its own logit above 0):
+            # the combiner alone lifted out-of-scope questions on the scorer's logit and the span score.
+            lifts = candidate.reading is not None and candidate.reading.logit >= 0.0
+            candidate.probability = max(p, q) if lifts else p
         return sorted(found, key=lambda c: -c.probability)
 
     def _on_reader_scale(self, p: np.ndarray) -> np.ndarray:
