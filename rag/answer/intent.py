@@ -113,12 +113,10 @@ def analyse(question: str, known_places: frozenset[str] = frozenset(), tokenizer
         if place in normalized and place not in found and not any(place in f or f in place for f in found):
             found.append(place)
     found.sort(key=normalized.find)
-    # Whom to consult (找哪个部门咨询, 哪个部门的电话) is a contact question: it is answered from contact lines,
-    # not from who leads the work.
-    if CONTACT.search(normalized):
-        kind = "contact"
-    elif STAFF.search(normalized):
+    if STAFF.search(normalized):
         kind = "staff"
+    elif CONTACT.search(normalized):
+        kind = "contact"
     elif DEFINITION.search(normalized):
         kind = "definition"
     elif NUMERIC.search(normalized):
