@@ -60,11 +60,11 @@ class Judge:
                                      kind_features(asked, held), rank))
         combined = combiner.probability(self.reader.weights.combiner, rows)
         on_scale = self._on_reader_scale(np.asarray([c.probability for c in found]))
-        for candidate, p, q in zip(found, on_scale.tolist(), combined.tolist() + [0.0] * len(found)):
-            # The reader lifts a candidate only when it reads it as answering itself (its own logit above 0):
-            # the combiner alone lifted out-of-scope questions on the scorer's logit and the span score.
-            lifts = candidate.reading is not None and candidate.reading.logit >= 0.0
-            candidate.probability = max(p, q) if lifts else p
+        # The reader lifts a candidate only when it reads it as answering itself (its own logit above 0): the
+        # combiner alone lifted out-of-scope questions on the scorer's logit and the span score.
+        lifted = {id(c): q for c, q in zip(read, combined.tolist()) if c.reading.logit >= 0.0}
+        for candidate, p in zip(found, on_scale.tolist()):
+            candidate.probability = max(p, lifted.get(id(candidate), 0.0))
         return sorted(found, key=lambda c: -c.probability)
 
     def _on_reader_scale(self, p: np.ndarray) -> np.ndarray:

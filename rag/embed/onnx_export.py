@@ -116,9 +116,16 @@ def ensure_onnx(cache_dir: Path, variant: str, converted: Callable[[], Path]) ->
 
 
 def _build(source: Path, work: Path, variant: str) -> None:
-    """Export (and quantise) into `work`, move the weights to external data, then record what was written."""
+    """Export into `work`, then package it (quantised when int8) with the tokenizer and its record."""
     single = work / "model-single.onnx"  # the whole model in one protobuf, as the exporter writes it
     export_fp32(source, single)
+    package(single, work, source, variant, {"from": str(source), "variant": variant, "recipe": RECIPE})
+
+
+def package(single: Path, work: Path, source: Path, variant: str, record: dict) -> None:
+    """The exported `single` graph made a model folder in `work`: quantised to int8 when asked, weights moved to
+    external data, the tokenizer of `source` copied beside it, and the record of every file written (the
+    encoder's and the reader's folders alike)."""
     if variant == "int8":
         quantize_int8(single, work / "model-int8.onnx")
         single.unlink()
@@ -127,8 +134,7 @@ def _build(source: Path, work: Path, variant: str) -> None:
     single.unlink()
     shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
     names = (MODEL_FILE, WEIGHTS_FILE, TOKENIZER_FILE)
-    _write_record(work, {"from": str(source), "variant": variant, "recipe": RECIPE,
-                         "files": {name: file_record(work / name) for name in names}})
+    _write_record(work, {**record, "files": {name: file_record(work / name) for name in names}})
 
 
 def externalise(single: Path, target: Path) -> None:

@@ -30,10 +30,10 @@ from ..reader import combiner as combining
 from ..reader.combiner import FEATURES as COMBINER
 from ..reader.kinds import asked_kinds, held_kinds, kind_features
 from ..reader.weights import READER_RECORD, READER_TENSORS, ReaderWeights
-from ..reader.windows import Window, encode, tokenizer_at, window_of
+from ..reader.windows import Window, encode, window_of
 from ..retrieve import Searcher
 from .metrics import EvidenceLocator, Question, is_held_out, load_questions, overlaps
-from .training import FOLDS, HeldOutError, _elsewhere, choose_thresholds, tradeoff
+from .training import FOLDS, HeldOutError, choose_thresholds, elsewhere, fit_logistic, tradeoff
 
 log = logging.getLogger(__name__)
 SEED = 20261202
@@ -139,7 +139,7 @@ def collect(answerer: Answerer, set_name: str, questions: Sequence[Question], do
         record.pairs = _pairs(answerer, q.question, gold, None, TRAIN_DEPTH, q.answerable)
         records.append(record)
         if negatives and q.answerable:
-            filters = _elsewhere(answerer, q.question, {s[0] for s in gold})
+            filters = elsewhere(answerer, q.question, {s[0] for s in gold})
             if filters is not None:
                 other = Record(set_name, q.id + "#other", q.question, False, True, held, [])
                 other.pairs = _pairs(answerer, q.question, [], filters, TRAIN_DEPTH // 2, False)
@@ -174,7 +174,9 @@ class Trainer:
         torch.manual_seed(seed)
         self.torch, self.seed, self.say = torch, seed, say
         self.model = load_reader(str(converted))
-        self.tokenizer = tokenizer_at(converted / "tokenizer.json")
+        from ..embed.onnx_export import shared_tokenizer
+
+        self.tokenizer = shared_tokenizer(converted / "tokenizer.json")  # what the reader reads with
 
     def _encode(self, records: list[Record]):
         rows = []
@@ -322,13 +324,8 @@ def _read(record: Record) -> list[Pair]:
 
 
 def _fit_lr(x, y, w, seed):
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = x.mean(0), x.std(0)
-    scale[scale == 0] = 1.0
-    model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit((x - mean) / scale, y, sample_weight=w)
-    return {"features": list(COMBINER), "mean": mean.tolist(), "scale": scale.tolist(),
-            "coef": model.coef_[0].tolist(), "intercept": float(model.intercept_[0])}
+    mean, scale, coef, intercept = fit_logistic(x, y, w, seed)
+    return {"features": list(COMBINER), "mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
 
 
 def _design_scores(records: list[Record], seed: int) -> dict[str, list[np.ndarray]]:
@@ -416,9 +413,9 @@ def write_held_out_sets(sets: Sequence[ReaderSet], report: Path, seed: int = SEE
     written = []
     for s in sets:
         docs = question_docs(s.questions)
-        lines = [line for line in s.questions.read_text(encoding="utf-8").splitlines() if line.strip()
-                 and is_held_out_question(s.name, str(json.loads(line)["id"]),
-                                          docs.get(str(json.loads(line)["id"]), []), seed)]
+        rows = [(line, str(json.loads(line)["id"])) for line in s.questions.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+        lines = [line for line, qid in rows if is_held_out_question(s.name, qid, docs.get(qid, []), seed)]
         path = report / f"held-out-{s.name}.jsonl"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         written.append(path)

@@ -94,7 +94,7 @@ def _example(answerer: Answerer, set_name: str, q: Question, question: str, span
                    np.asarray(labels), generated)
 
 
-def _elsewhere(answerer: Answerer, question: str, gold_docs: set[str]) -> Filters | None:
+def elsewhere(answerer: Answerer, question: str, gold_docs: set[str]) -> Filters | None:
     """The documents a question naming a place cannot be answered from: neither its gold document nor any
     document of the places it names. None when it names no place (a generic question may be answered anywhere)."""
     intent = answerer.analyse(question)
@@ -117,7 +117,7 @@ def collect(answerer: Answerer, set_name: str, questions: Sequence[Question], ne
             continue  # a gold span the cleaned text does not hold cannot label anything
         data.examples.append(_example(answerer, set_name, q, q.question, spans, None, q.answerable, False))
         if negatives and q.answerable:
-            filters = _elsewhere(answerer, q.question, {s[0] for s in spans})
+            filters = elsewhere(answerer, q.question, {s[0] for s in spans})
             if filters is not None:
                 data.examples.append(_example(answerer, set_name, q, q.question, [], filters, False, True))
     return data
@@ -133,15 +133,21 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.nd
     return p
 
 
-def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, seed: int) -> AnswerScorer:
+def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, seed: int
+                 ) -> tuple[list[float], list[float], list[float], float]:
+    """A logistic regression on standardised features: (mean, scale, coefficients, intercept), as the scorer and
+    the reader's combiner store them."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
     model.fit((x - mean) / scale, y, sample_weight=weights)
-    return AnswerScorer(list(FEATURES), mean.tolist(), scale.tolist(), model.coef_[0].tolist(),
-                        float(model.intercept_[0]), 0.5, 0.5)
+    return mean.tolist(), scale.tolist(), model.coef_[0].tolist(), float(model.intercept_[0])
+
+
+def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, seed: int) -> AnswerScorer:
+    return AnswerScorer(list(FEATURES), *fit_logistic(x, y, weights, seed), 0.5, 0.5)
 
 
 def question_outcomes(data: TrainingData, p: np.ndarray) -> list[dict]:

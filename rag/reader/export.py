@@ -3,22 +3,18 @@ exported once (torch, at first use, like the encoder) and then run by ONNX Runti
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from ..embed.onnx_export import WEIGHTS_FILE, externalise, file_record, onnx_problem, quantize_int8
-from ..files import replace_folder, write_text_atomically
+from ..embed.onnx_export import onnx_problem, package
+from ..files import replace_folder
 from .weights import READER_TENSORS, ReaderWeights
 
 log = logging.getLogger(__name__)
 RECIPE = "r1"
 VARIANTS = ("int8", "fp32")
-MODEL_FILE = "model.onnx"
-TOKENIZER_FILE = "tokenizer.json"
 
 
 def reader_folder(cache_dir: Path, weights: ReaderWeights, variant: str = "int8") -> Path:
@@ -47,17 +43,8 @@ def ensure_reader_onnx(cache_dir: Path, weights: ReaderWeights, converted: Calla
 def _build(source: Path, tensors: Path, work: Path, variant: str) -> None:
     single = work / "model-single.onnx"
     export(source, tensors, single)
-    if variant == "int8":  # dynamic int8, as the encoder's int8 variant (rag/embed/onnx_export.py)
-        quantize_int8(single, work / "model-int8.onnx")
-        single.unlink()
-        single = work / "model-int8.onnx"
-    externalise(single, work / MODEL_FILE)
-    single.unlink()
-    shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
-    names = (MODEL_FILE, WEIGHTS_FILE, TOKENIZER_FILE)
-    write_text_atomically(work / "ONNX.json", json.dumps(
-        {"from": str(source), "tensors": str(tensors), "recipe": RECIPE, "variant": variant,
-         "files": {name: file_record(work / name) for name in names}}, indent=2), mode=0o644)
+    package(single, work, source, variant,
+            {"from": str(source), "tensors": str(tensors), "recipe": RECIPE, "variant": variant})
 
 
 def export(source: Path, tensors: Path, target: Path) -> None:

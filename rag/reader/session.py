@@ -54,8 +54,8 @@ class Reader:
 
     def __init__(self, settings: Settings | None = None, weights: ReaderWeights | None = None):
         from ..embed.encoder import _threads, converted_folder
-        from ..embed.onnx_export import session, shared_tokenizer
-        from .export import MODEL_FILE, TOKENIZER_FILE, ensure_reader_onnx
+        from ..embed.onnx_export import MODEL_FILE, TOKENIZER_FILE, session, shared_tokenizer
+        from .export import ensure_reader_onnx
 
         started = time.perf_counter()
         self.settings = settings or Settings()

@@ -8,7 +8,6 @@ of the cleaned document text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,16 +72,6 @@ def encode(tokenizer: Tokenizer, question: str, window: Window) -> Encoded:
         ids[-1] = encoding.ids[-1]  # keep the closing </s>
         spans[-1] = -1
     return Encoded(ids, spans)
-
-
-def tokenizer_at(path: str | Path) -> Tokenizer:
-    """The e5 tokenizer (tokenizers library) at `path`, without its own truncation or padding."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
-    return tokenizer
 
 
 def batch(encoded: list[Encoded], pad_id: int = 1) -> tuple[np.ndarray, np.ndarray]:

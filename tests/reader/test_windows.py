@@ -39,9 +39,9 @@ def test_a_long_sentence_is_read_from_its_start(seeds):
 def test_token_offsets_map_back_to_window_text():
     from rag.config import Settings
     from rag.embed.encoder import converted_folder
-    from rag.reader.windows import tokenizer_at
+    from rag.embed.onnx_export import shared_tokenizer
 
-    tokenizer = tokenizer_at(converted_folder(Settings()) / "tokenizer.json")
+    tokenizer = shared_tokenizer(converted_folder(Settings()) / "tokenizer.json")
     text = "到2025年,建成充(换)电站3000座、充电桩17万个以上。"
     window = Window("d", "成都市方案", text, 100, 100 + len(text), 100, 100 + len(text))
     encoded = encode(tokenizer, "成都要建多少个充电桩？", window)
