@@ -54,14 +54,30 @@ class Refusals:
         return [self.sources.whole_clause(i, h.clause) for i, h in enumerate(readable[:limit], 1)]
 
     def whom_to_call(self, intent: Intent) -> dict:
-        """Whom to ask instead: the named place's own consulting contact, else the configured general line
-        (by default the 12345 government service hotline)."""
-        for place in intent.places:
-            for doc_id in self.catalogue.documents_of(place):
-                for contact in self.sources.contacts_of(doc_id):
-                    return contact_card(contact, doc_id=doc_id, start=contact.start, end=contact.end)
+        """Whom to ask instead: the consulting contact of the place the question is about, else the configured
+        general line (by default the 12345 government service hotline)."""
+        place = self.place_asked_about(intent)
+        for doc_id in self.catalogue.documents_of(place) if place else ():
+            for contact in self.sources.contacts_of(doc_id):
+                return contact_card(contact, doc_id=doc_id, start=contact.start, end=contact.end)
         return {"name": self.settings.general_contact_name, "phone": self.settings.general_contact_phone,
                 "organisation": None, "general": True}
+
+    def place_asked_about(self, intent: Intent) -> str | None:
+        """Of the places a question names, the one whose documents best match what it asks once the place names
+        are taken out (a lexical search over those places' documents): someone who came from 共青城 and asks
+        about 成都's buses asks about 成都. One place named, or no match, leaves the first place named."""
+        places = [p for p in intent.places if self.catalogue.documents_of(p)]
+        if len(places) < 2:
+            return intent.places[0] if intent.places else None
+        content = intent.normalized
+        for place in intent.places:
+            content = content.replace(place, " ")
+        docs = self.catalogue.documents_of_places(places)
+        found = self.searcher.search(content, k=1, mode="bm25", filters=Filters(doc_ids=docs))
+        if found:
+            return next(p for p in places if found[0].clause.doc_id in self.catalogue.documents_of(p))
+        return intent.places[0]
 
     @staticmethod
     def _call(contact: dict) -> str:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 # Bump when cleaning or chunking changes what a file yields: every file is then re-ingested.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 class IndexUnavailable(Exception):

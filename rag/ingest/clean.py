@@ -53,7 +53,9 @@ INLINE_HEADING = re.compile(
 )
 # Datasets that collapsed paragraphs into spaces: such a line is unfolded at the spaces.
 COLLAPSED_MIN = 600
-COLLAPSED_BREAK = re.compile(rf"(?<=[。！？；!?;])[ \t]+|[ \t]+(?={ANY_MARKER})")
+# A run of two or more spaces there was a paragraph's indent (" 　　" folds to three spaces): the contact
+# block and the signature at the end ("…名单 　　联系人：孙良谊　王蔚 　　联系电话：…") are lines of their own.
+COLLAPSED_BREAK = re.compile(rf"(?<=[。！？；!?;])[ \t]+|[ \t]+(?={ANY_MARKER})|[ \t]{{2,}}")
 # "一、总体要求和目标 坚持以…": a short title of the two top numbering styles, then its body.
 COLLAPSED_TITLE = re.compile(rf"^((?:{CN_NUM}、|[(（]{CN_NUM}[)）])[^。！？；：:\s]{{2,40}})[ \t]+(?=\S)")
 
@@ -103,8 +105,16 @@ def _classify(line: str) -> str | None:
     return None
 
 
+# On a contact line a space between two names is all that tells 孙良谊 from 王蔚: it stays, as one space.
+NAMES_LINE = re.compile(r"^联系人\s*[:：]")
+BETWEEN_NAMES = re.compile(rf"(?<=[{CJK}])\s+(?=[{CJK}])")
+
+
 def _tidy(line: str) -> str:
     line = LINE_PREFIX.sub("", line.strip())
+    if NAMES_LINE.match(line):
+        kept = BETWEEN_NAMES.split(line)
+        return " ".join(SPACE_NEAR_CJK.sub("", part) for part in kept).strip()
     return SPACE_NEAR_CJK.sub("", line).strip()
 
 
@@ -121,8 +131,12 @@ def _header_field(raw: str, tidy: str) -> dict[str, str] | None:
     return None
 
 
+# A labelled field of a contact block starts its line, however wide the line above.
+FIELD_LINE = re.compile(r"^(?:联系人|联系电话|咨询电话|联系方式|电子邮箱|联系科室|联系部门|联系单位)\s*[:：]")
+
+
 def _should_join(current: str, following: str) -> bool:
-    if not current or current[-1] in SENTENCE_END or starts_with_heading(following):
+    if not current or current[-1] in SENTENCE_END or starts_with_heading(following) or FIELD_LINE.match(following):
         return False
     # A bare "第二章" whose title the PDF put on the next line joins it.
     return current[-1] in CONTINUES or _width(current) >= WRAPPED_WIDTH or BARE_MARKER.fullmatch(current) is not None

@@ -22,8 +22,11 @@ LABELLED_SUPPORT = re.compile(r"[；;，,]?\s*(?:配合单位|配合部门|参�
 # or 12345. Not the answer stage's NUMBER_OR_HOTLINE, which only asks whether a sentence gives some number.
 CONTACT_LINE_PHONE = re.compile(r"(?<![\d-])(0\d{2,3}-?\d{7,8}(?:-\d{1,5})?|1[3-9]\d{9}|12345)(?![\d])")
 PHONE_LABEL = re.compile(r"电话|联系人|热线|联系方式|咨询")
-PERSON = re.compile(r"联系人\s*[:：]\s*([\u4e00-\u9fff·]{2,6})")
-ORG_LABEL = re.compile(r"(?:咨询部门|联系部门|咨询单位|联系单位|解读机构|解读部门|受理部门)\s*[:：]\s*(.+)")
+PERSON = re.compile(r"联系人\s*[:：]\s*([\u4e00-\u9fff·]{2,6}(?:[ 、，,][\u4e00-\u9fff·]{2,6})*)")
+# Where the names stop when the next field follows without a break ("刘霞、张宏鸽联系电话：…").
+AFTER_NAMES = re.compile(r"联系|电话|手机|邮箱|传真|地址")
+ORG_LABEL = re.compile(r"(?:咨询部门|联系部门|咨询单位|联系单位|联系科室|联系处室|解读机构|解读部门|受理部门)"
+                       r"\s*[:：]\s*(.+)")
 ORG_SUFFIX = re.compile(r"(?:局|委|委员会|科|室|中心|办|办公室|厅|部|院|所|站|处|政府)$")
 
 
@@ -116,6 +119,12 @@ def _organisation_before(lines: list[str], index: int) -> str | None:
     return None
 
 
+def _people(names: str) -> str:
+    """The names of a 联系人 field, one 、 between them: "孙良谊 王蔚" -> "孙良谊、王蔚"."""
+    names = AFTER_NAMES.split(names, maxsplit=1)[0]
+    return "、".join(n for n in re.split(r"[ 、，,]", names) if n)
+
+
 def contacts_of(text: str) -> tuple[Contact, ...]:
     """Phone numbers given for enquiries, with the person or office they reach."""
     contacts = []
@@ -124,9 +133,10 @@ def contacts_of(text: str) -> tuple[Contact, ...]:
     for index, line in enumerate(lines):
         phone = CONTACT_LINE_PHONE.search(line)
         if phone and PHONE_LABEL.search(line):
-            person = PERSON.search(line)
+            # The person on the line, or on the line above when the block gives 联系人 and 联系电话 apart.
+            person = PERSON.search(line) or (PERSON.match(lines[index - 1]) if index else None)
             organisation = _organisation_before(lines, index)
-            name = person.group(1) if person else organisation or ""
+            name = _people(person.group(1)) if person else organisation or ""
             contacts.append(Contact(name, phone.group(1), organisation, offset, offset + len(line)))
         offset += len(line) + 1
     return tuple(contacts)

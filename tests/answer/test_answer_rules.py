@@ -298,3 +298,18 @@ def test_a_private_mobile_is_never_offered_but_an_office_mobile_is():
     assert volunteer and is_private(volunteer[0])
     assert office and not is_private(office[0])
     assert not is_private(Contact("市发改委", "0792-4321234", None, 0, 1))
+
+
+def test_a_refusal_refers_to_the_place_the_question_is_about_not_the_first_place_named(answerer):
+    """Someone who came from 共青城 and asks about 成都's buses asks about 成都: what it asks matches 成都's
+    documents, which list no consulting line, so the general line is given, never 共青城's number."""
+    refusals = answerer.refusals
+    about_chengdu = answerer.analyse("我从共青城搬到成都了，成都的公交车以后会换成新能源的吗？")
+    assert list(about_chengdu.places[:2]) == ["共青城", "成都"]
+    assert refusals.place_asked_about(about_chengdu) == "成都"
+    assert refusals.whom_to_call(about_chengdu)["general"]
+    # Asked the other way round, the same two places: 共青城's own line.
+    about_gongqingcheng = answerer.analyse("我从成都来，共青城的低碳试点有哪些重点任务？")
+    assert refusals.place_asked_about(about_gongqingcheng) == "共青城"
+    line = refusals.whom_to_call(about_gongqingcheng)
+    assert line["doc_id"] == GONGQINGCHENG and not line.get("general")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rag.ingest.clean import clean_text
 from rag.text.normalize import PINYIN_ANNOTATION, normalize_chars, to_simplified
 
-from ..conftest import EXTRA, SEEDS, raw
+from ..conftest import EXTRA, ROOT, SEEDS, raw
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -230,3 +230,29 @@ def test_a_document_written_as_one_line_is_titled_by_its_opening_words(tmp_path)
     (tmp_path / "one-line.txt").write_text("瑞金市碳达峰实施方案\n一、总体要求\n到2025年，全市新能源装机达30万千瓦。",
                                            encoding="utf-8")
     assert ingest([tmp_path]).documents[0].document.title == "瑞金市碳达峰实施方案"
+
+
+def test_a_collapsed_documents_contact_block_keeps_its_lines_and_its_names_apart():
+    """NCP documents are one line with each paragraph indented by U+3000s: the contact block at the end becomes
+    lines of its own and two names given with a space between them stay two names."""
+    from rag.ingest.responsibility import contacts_of
+
+    source = ROOT.parent / "shared" / "ncp" / "corpus" / "0a03ce2e160e32699f6587bf9bf71487.txt"
+    if not source.exists():
+        pytest.skip("../shared/ncp is not beside the project")
+    published = source.read_text(encoding="utf-8")
+    assert "联系人：孙良谊\u3000王蔚 \u3000\u3000联系电话：010-64521235" in published
+    cleaned = clean_text(published).text
+    assert "\n联系人：孙良谊 王蔚\n联系电话：010-64521235" in cleaned
+    assert [(c.name, c.phone) for c in contacts_of(cleaned)] == [("孙良谊、王蔚", "010-64521235")]
+
+
+def test_the_person_of_a_contact_block_is_read_from_the_line_above_its_number():
+    from rag.ingest.responsibility import contacts_of
+
+    block = "联系科室：绿色节能与安全科\n联系人：马旭斗\n联系电话：15001222707\n昌平区经济和信息化局"
+    (contact,) = contacts_of(block)
+    assert (contact.name, contact.phone, contact.organisation) == ("马旭斗", "15001222707", "绿色节能与安全科")
+    # Names the next field follows without a break stop before it.
+    (glued,) = contacts_of("规划发展科联系人：刘霞、张宏鸽联系电话：18600636475")
+    assert glued.name == "刘霞、张宏鸽"
