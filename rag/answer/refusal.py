@@ -66,10 +66,11 @@ class Refusals:
     def place_asked_about(self, intent: Intent) -> str | None:
         """Of the places a question names, the one whose documents best match what it asks once the place names
         are taken out (a lexical search over those places' documents): someone who came from 共青城 and asks
-        about 成都's buses asks about 成都. One place named, or no match, leaves the first place named."""
+        about 成都's buses asks about 成都. With one named place that has documents, that place; with none, or
+        no match, the first place named."""
         places = [p for p in intent.places if self.catalogue.documents_of(p)]
         if len(places) < 2:
-            return intent.places[0] if intent.places else None
+            return (places or list(intent.places) or [None])[0]
         content = intent.normalized
         for place in intent.places:
             content = content.replace(place, " ")

@@ -24,7 +24,7 @@ CONTACT_LINE_PHONE = re.compile(r"(?<![\d-])(0\d{2,3}-?\d{7,8}(?:-\d{1,5})?|1[3-
 PHONE_LABEL = re.compile(r"电话|联系人|热线|联系方式|咨询")
 PERSON = re.compile(r"联系人\s*[:：]\s*([\u4e00-\u9fff·]{2,6}(?:[ 、，,][\u4e00-\u9fff·]{2,6})*)")
 # Where the names stop when the next field follows without a break ("刘霞、张宏鸽联系电话：…").
-AFTER_NAMES = re.compile(r"联系|电话|手机|邮箱|传真|地址")
+AFTER_NAMES = re.compile(r"联系|电话")
 ORG_LABEL = re.compile(r"(?:咨询部门|联系部门|咨询单位|联系单位|联系科室|联系处室|解读机构|解读部门|受理部门)"
                        r"\s*[:：]\s*(.+)")
 ORG_SUFFIX = re.compile(r"(?:局|委|委员会|科|室|中心|办|办公室|厅|部|院|所|站|处|政府)$")

@@ -313,3 +313,7 @@ def test_a_refusal_refers_to_the_place_the_question_is_about_not_the_first_place
     assert refusals.place_asked_about(about_gongqingcheng) == "共青城"
     line = refusals.whom_to_call(about_gongqingcheng)
     assert line["doc_id"] == GONGQINGCHENG and not line.get("general")
+    # A place without documents named first does not hide the one that has them.
+    from_beijing = answerer.analyse("我从北京来，共青城的低碳试点有哪些重点任务？")
+    assert from_beijing.places[0] == "北京" and not answerer.catalogue.documents_of("北京")
+    assert refusals.place_asked_about(from_beijing) == "共青城"
