@@ -106,6 +106,14 @@ def searcher(seed_index, embedder):
     return Searcher(PolicyIndex.load(folder), Settings(index_dir=folder), embedder)
 
 
+@pytest.fixture(scope="session")
+def answerer(searcher):
+    """The extractive answerer (scorer and reader) over the seed index, shared by the tests that only ask."""
+    from rag.answer import Answerer
+
+    return Answerer(searcher)
+
+
 # -- the app, served on loopback -------------------------------------------------------------------------
 
 STAFF_USER, STAFF_PASSWORD = "wang", "correct-horse-7"

@@ -155,12 +155,23 @@ class Answerer:
             return dated or self.refusals.refuse(intent, hits, "date", decision, vector)
         return self._quoted(intent, hits, vector, decision)
 
+    def _elsewhere(self, intent: Intent) -> set[str]:
+        """The documents of another place than those the question names (none when it names none). A document
+        the catalogue places nowhere stays: many news items say only 市政府 and mean the asked city."""
+        if not intent.places:
+            return set()
+        own = {d for place in intent.places for d in self.catalogue.documents_about(place)}
+        return {d for d, names in self.catalogue.places.items() if names and d not in own}
+
     def _quoted(self, intent: Intent, hits: list[Hit], vector: np.ndarray, decision: Decision) -> Answer:
         """The best scored sentence, stated or hedged by the thresholds; a staff question prefers a note."""
         floor = self.judge.refuse_threshold
         options = self.scored(intent, hits, vector)
         if intent.kind != "contact":  # a contact line says whom to call; it answers nothing else
             options = [o for o in options if not self.sources.on_contact_line(o.clause.doc_id, o.start, o.end)]
+        if intent.kind in ("contact", "staff"):  # whom to call, who is responsible: never another place's office
+            elsewhere = self._elsewhere(intent)
+            options = [o for o in options if o.clause.doc_id not in elsewhere]
         if intent.kind == "contact":  # no contact listed: only a sentence that gives a number or hotline answers
             options = contact.giving_a_number(options, self.sources)
             if not options or options[0].probability < floor:

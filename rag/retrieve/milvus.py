@@ -10,8 +10,7 @@ retriever over it.
     policy-rag milvus-upload --uri http://milvus:19530  # a Milvus server or cluster
 
 Differences from the in-process searcher, by design of the engine: BM25 uses Milvus's jieba dictionary (not
-our policy vocabulary), and the place bonus of search.py (a question naming 成都 favours 成都's documents)
-is applied on the fused list client-side, over the fused depth only.
+our policy vocabulary).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from ..config import Settings
 from ..index import PolicyIndex
 from ..ingest import SECTION_SEPARATOR, Clause
 from ..text import PlaceCatalogue, normalize_query
-from .search import FUSION_DEPTH, RRF_K, Filters, Hit, place_bonus, search_request
+from .search import FUSION_DEPTH, RRF_K, Filters, Hit, search_request
 
 if TYPE_CHECKING:
     from ..embed import Embedder
@@ -111,7 +110,7 @@ class MilvusSearcher:
     collection: str = COLLECTION
     settings: Settings = field(default_factory=Settings)
     embedder: object | None = None
-    catalogue: PlaceCatalogue = field(default_factory=lambda: PlaceCatalogue.of_titles(()))  # for the place bonus
+    catalogue: PlaceCatalogue = field(default_factory=lambda: PlaceCatalogue.of_titles(()))  # the answerer's places
 
     @classmethod
     def connect(cls, uri: str, collection: str = COLLECTION, settings: Settings | None = None,
@@ -158,7 +157,7 @@ class MilvusSearcher:
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters | None = None,
                vector: np.ndarray | None = None, normalized: bool = False) -> list[Hit]:
-        """The top k clauses for the query in `mode` within `filters`, ranked 1…k (hybrid: RRF plus place bonus);
+        """The top k clauses for the query in `mode` within `filters`, ranked 1…k (hybrid: RRF);
         `normalized`: the query is already prepared and normalised (an analysed question's text)."""
         from pymilvus import AnnSearchRequest, RRFRanker
 
@@ -180,8 +179,4 @@ class MilvusSearcher:
                                        search_params=request["param"], limit=depth, filter=expr,
                                        output_fields=OUTPUT)[0]
         scored = [(float(h["distance"]), _clause(h["entity"])) for h in found]
-        if mode == "hybrid":
-            mentioned = self.catalogue.mentioned_documents(query)
-            scored = list(zip(place_bonus([(s, c.doc_id) for s, c in scored], mentioned), [c for _, c in scored]))
-            scored.sort(key=lambda item: -item[0])
         return [Hit(rank, score, clause) for rank, (score, clause) in enumerate(scored[:k], 1)]

@@ -1,5 +1,5 @@
 """Place names: what an administrative suffix is (省/市/区/县…), which places a document belongs to, and
-which known places there are. Question analysis, search's place bonus and the answerer all read these.
+which known places there are. Question analysis, the answer scorer's place features and the answerer read these.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ class PlacedDocument(Protocol):
 
 
 class PlaceCatalogue:
-    """Which documents belong to which place, and every place a corpus knows: the one place lookup that search's
-    place bonus (both backends), the answerer and training read."""
+    """Which documents belong to which place, and every place a corpus knows: the one place lookup that the
+    answerer (with either search backend) and training read."""
 
     def __init__(self, titles: dict[str, str], regions: dict[str, str], openings: dict[str, str]):
         self.titles, self.regions, self.openings = titles, regions, openings
@@ -138,7 +138,3 @@ class PlaceCatalogue:
     def documents_of_places(self, places: Iterable[str]) -> tuple[str, ...]:
         """The documents of each place in turn (documents_of), in that order."""
         return tuple(d for place in places for d in self.documents_of(place))
-
-    def mentioned_documents(self, query: str) -> set[str]:
-        """The documents whose place the query names: they get search's place bonus in a hybrid ranking."""
-        return {doc_id for doc_id, names in self.places.items() if any(p in query for p in names)}

@@ -69,7 +69,9 @@ def test_a_number_question_tells_figures_from_sentences_without_one(answerer):
     target = next(c for c in found if "99.93%" in text[c.start:c.end])
     assert target.features["numeric_match"] == 1.0 and target.features["numeric_miss"] == 0.0
     assert target.features["year_match"] == 1.0 and target.features["place_match"] == 1.0
-    plain = [c for c in found if not any(ch.isdigit() for ch in text[c.start:c.end].replace("2025", ""))]
+    docs = answerer.index.documents
+    plain = [c for c in found
+             if not any(ch.isdigit() for ch in docs[c.clause.doc_id].text[c.start:c.end].replace("2025", ""))]
     assert plain and all(c.features["numeric_miss"] == 1.0 for c in plain)
 
 
