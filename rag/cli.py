@@ -401,19 +401,32 @@ def ask(
 
         writer = LLMWriter.from_settings(settings)
     answerer = Answerer(searcher, settings, llm=writer)
+    hotline = _hotline(settings, searcher)
     if batch is not None:
         rows = _read_batch(batch)
         with open(out, "w", encoding="utf-8") as handle:
             for row in rows:
-                answer = answerer.ask(str(row["question"]))
+                answer = hotline.ask(str(row["question"]), answerer)
                 handle.write(json.dumps(answer.to_dict(row["id"]), ensure_ascii=False) + "\n")
         _err(f"{len(rows)} questions -> {out}")
         return
-    answer = answerer.ask(question)
+    answer = hotline.ask(question, answerer)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         _print_answer(answer)
+
+
+def _hotline(settings: Settings, searcher):
+    """Published official answers first (the stale ones withdrawn against this index), as the app serves them."""
+    from .staff import AuditLog, Hotline, OfficialAnswers, OfficialMatcher, QuestionLog
+
+    store = OfficialAnswers(settings.faq_file, AuditLog(settings.audit_path))
+    hotline = Hotline(store, OfficialMatcher(searcher.encoder()),
+                      QuestionLog(settings.question_log_file, settings.question_log_days))
+    if store.path.is_file():
+        hotline.withdraw_stale(searcher.index)
+    return hotline
 
 
 staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts for the app's staff desk (/staff/).")
@@ -459,3 +472,139 @@ def staff_remove(name: UserArgument) -> None:
     if not _accounts().remove(name):
         _err(f"no account {name!r}")
         raise typer.Exit(1)
+
+
+faq_app = typer.Typer(no_args_is_help=True,
+                      help="Official answers (标准答复): drafted by one account, approved by another.")
+app.add_typer(faq_app, name="faq")
+ByOption = Annotated[str, typer.Option("--by", help="The staff account doing it (see `policy-rag staff list`).")]
+
+
+def _faq(settings: Settings, by: str | None = None):
+    from .staff import AuditLog, OfficialAnswers
+
+    if by is not None and by not in _accounts().load():
+        _err(f"{by!r} 不是工作人员账号 (no staff account {by!r}: policy-rag staff add {by})")
+        raise typer.Exit(1)
+    return OfficialAnswers(settings.faq_file, AuditLog(settings.audit_path))
+
+
+def _faq_fails(exc: Exception, context: str = "") -> None:
+    _err(context + str(exc))
+    raise typer.Exit(1) from exc
+
+
+@faq_app.command("import")
+def faq_import(file: Annotated[Path, typer.Argument(help='JSON lines: {"question", "answer", "citations": '
+                                                        '[{"chunk_id"}], "paraphrases": [...]}')],
+               by: ByOption, index: IndexOption = None) -> None:
+    """Import official answers as drafts by NAME; a bad line is named and nothing of the file is imported."""
+    from .index import IndexUnavailable, PolicyIndex
+    from .staff import OfficialAnswerError
+
+    settings = _settings(index)
+    store = _faq(settings, by)
+    try:
+        drafts = store.import_file(file, by, PolicyIndex.load(settings.index_dir))
+    except (OfficialAnswerError, IndexUnavailable, OSError) as exc:
+        _faq_fails(exc, f"{file}: nothing imported (没有导入任何答复)\n")
+    for drafted in drafts:
+        typer.echo(f"{drafted.id}  draft  {drafted.question}")
+    _err(f"{len(drafts)} drafts by {by}; each needs another account's `policy-rag faq approve ID --by NAME`")
+
+
+@faq_app.command("approve")
+def faq_approve(answer_id: Annotated[str, typer.Argument(help="The id `faq list` shows.")], by: ByOption,
+                index: IndexOption = None) -> None:
+    """Publish a draft: NAME must be a staff account other than the one that drafted it."""
+    from .staff import OfficialAnswerError
+
+    try:
+        approved = _faq(_settings(index), by).approve(answer_id, by)
+    except OfficialAnswerError as exc:
+        _faq_fails(exc)
+    typer.echo(f"{approved.id}  published  {approved.question}")
+
+
+@faq_app.command("withdraw")
+def faq_withdraw(answer_id: Annotated[str, typer.Argument(help="The id `faq list` shows.")], by: ByOption,
+                 reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "",
+                 index: IndexOption = None) -> None:
+    """Stop serving an official answer (or drop a draft)."""
+    from .staff import OfficialAnswerError
+
+    try:
+        withdrawn = _faq(_settings(index), by).withdraw(answer_id, by, reason)
+    except OfficialAnswerError as exc:
+        _faq_fails(exc)
+    typer.echo(f"{withdrawn.id}  withdrawn  {withdrawn.question}")
+
+
+@faq_app.command("list")
+def faq_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+             index: IndexOption = None) -> None:
+    """Every official answer: id, state, question, citations, who drafted and approved it, when (北京时间)."""
+    from .staff import beijing_time
+
+    for found in _faq(_settings(index)).all():
+        if as_json:
+            typer.echo(json.dumps(found.to_dict(), ensure_ascii=False))
+            continue
+        approved = f", approved by {found.approved_by} {beijing_time(found.approved_at)}" if found.approved_at else ""
+        cites = ", ".join(c.chunk_id for c in found.citations)
+        typer.echo(f"{found.id}  {found.state:9}  {found.question}\n    drafted by {found.drafted_by} "
+                   f"{beijing_time(found.drafted_at)}{approved}; cites {cites}")
+
+
+@faq_app.command("export")
+def faq_export(file: Annotated[Path, typer.Argument(help="Where to write the JSON lines.")],
+               index: IndexOption = None) -> None:
+    """Write every official answer as JSON lines (the import format, with state and history)."""
+    from .files import write_jsonl
+
+    rows = []
+    for found in _faq(_settings(index)).all():
+        row = found.to_dict()
+        row["citations"] = [{"chunk_id": c["chunk_id"], "quote": c["quote"]} for c in row["citations"]]
+        rows.append(row)
+    write_jsonl(file, rows)
+    _err(f"{len(rows)} official answers -> {file}")
+
+
+@app.command()
+def questions(
+    outcome: Annotated[Optional[str], typer.Option(help="refused | hedged | flagged | withdrawn")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only questions asked on or after this date (YYYY-MM-DD).")
+                     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a group.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """The queue (待处理问题): what the citizen page refused, hedged or was told was wrong, grouped by meaning."""
+    from datetime import datetime
+
+    from .embed import Embedder
+    from .staff import QuestionLog, QueueDecisions, beijing_time, open_queue
+    from .staff.questions import NEEDS_ATTENTION
+
+    if outcome is not None and outcome not in NEEDS_ATTENTION:
+        raise typer.BadParameter(f"one of {', '.join(NEEDS_ATTENTION)}", param_hint="--outcome")
+    try:
+        start = datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{since!r}: a date as YYYY-MM-DD", param_hint="--since") from exc
+    settings = _settings(index)
+    log = QuestionLog(settings.question_log_file, settings.question_log_days)
+    log.purge()
+    entries = log.entries(since=start)
+    groups = open_queue(entries, QueueDecisions(settings.queue_decisions_file), Embedder(settings),
+                        (outcome,) if outcome else NEEDS_ATTENTION) if entries else []
+    for group in groups:
+        if as_json:
+            typer.echo(json.dumps(group.to_dict(), ensure_ascii=False))
+            continue
+        outcomes = ", ".join(f"{k} {v}" for k, v in group.outcomes.items())
+        typer.echo(f"{group.count:4}  {group.question}   ({outcomes}; last {beijing_time(group.last_asked)})")
+        for wording, count in group.questions[1:]:
+            typer.echo(f"        {count:3}  {wording}")
+    if not groups and not as_json:
+        _err("没有待处理的问题 (the queue is empty)")

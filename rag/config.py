@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     staff_accounts: Path = Field(default_factory=lambda: Path(user_config_dir("policy-rag")) / "staff.json")
     # Every publish and delete on the staff page: who, when, file, sha256.
     audit_path: Path = Path("audit/audit.jsonl")
+    # Official answers (标准答复) and the question log of the citizen page; unset, beside the audit log.
+    faq_path: Path | None = None
+    question_log_path: Path | None = None
+    # Question-log entries older than this many days are purged.
+    question_log_days: int = Field(default=180, ge=1)
     # Who a refusal points to when the question names no place with documents of its own.
     general_contact_name: str = "12345政务服务便民热线"
     general_contact_phone: str = "12345"
@@ -87,6 +92,21 @@ class Settings(BaseSettings):
     def max_file_bytes(self) -> int:
         """The file size limit (`max_file_mb`) in bytes."""
         return self.max_file_mb * 1024 * 1024
+
+    @property
+    def faq_file(self) -> Path:
+        """Where the official answers are kept (POLICY_RAG_FAQ_PATH, else beside the audit log)."""
+        return self.faq_path or self.audit_path.with_name("faq.json")
+
+    @property
+    def question_log_file(self) -> Path:
+        """Where the citizen page logs its questions (POLICY_RAG_QUESTION_LOG_PATH, else beside the audit log)."""
+        return self.question_log_path or self.audit_path.with_name("questions.jsonl")
+
+    @property
+    def queue_decisions_file(self) -> Path:
+        """What staff decided about the queue's groups, beside the question log."""
+        return self.question_log_file.with_name("queue-decisions.jsonl")
 
     def all_corpus_dirs(self) -> list[Path]:
         """The corpus folders and, once the app has received uploads, their folder."""

@@ -11,8 +11,8 @@ from .intent import Intent
 # How a reply came about. Welcome and empty are replies to messages that asked nothing (refused, no search).
 Route = Literal["answered", "hedged", "refused", "welcome", "empty"]
 # The rule that wrote an answer: a scored sentence quoted, a document's contact line, a responsibility note,
-# a document's date, or one quote per place.
-Rule = Literal["scored", "contact", "departments", "issue_date", "compare"]
+# a document's date, one quote per place, or a reviewed staff answer (rag/staff/serving.py).
+Rule = Literal["scored", "contact", "departments", "issue_date", "compare", "official"]
 # Why a refusal refused: only places without documents, no date, no contact, no department, nothing found.
 Reason = Literal["place", "date", "contact", "duty", "absent"]
 
@@ -83,6 +83,7 @@ class Answer:
     probability: float | None = None  # the answer scorer's probability for the quoted sentence
     model: str | None = None  # the answer scorer's version (and the reader's, joined by +)
     short_answer: Citation | None = None  # the fact itself: the reader's span, an exact slice of the text
+    official: dict | None = None  # a reviewed staff answer served: {"id", "approved_at"} (mode "official")
 
     def in_script(self, text: str) -> str:
         """`text` in the asker's script: Traditional (their variant) when they wrote Traditional."""
@@ -105,6 +106,8 @@ class Answer:
             data["short_answer"] = {"text": s.quote, "doc_id": s.doc_id, "start": s.start, "end": s.end}
             if self.script == "zh-Hant":
                 data["short_answer"]["display_text"] = to_traditional(s.quote, self.variant)
+        if self.official:
+            data["official"] = dict(self.official)
         if self.model:
             data.update(model=self.model, confidence=self.confidence,
                         probability=None if self.probability is None else round(self.probability, 4))

@@ -18,7 +18,17 @@ from ..config import Settings
 from ..files import JsonLines
 from ..index import PolicyIndex
 from ..retrieve import Searcher
-from ..staff import AuditLog, DocumentDesk, StaffAccounts
+from ..staff import (
+    AuditLog,
+    DocumentDesk,
+    Hotline,
+    OfficialAnswers,
+    OfficialMatcher,
+    QuestionLog,
+    QueueDecisions,
+    StaffAccounts,
+)
+from ..staff.questions import FLAGGED
 from .present import LEVELS, answer_message, answer_text
 
 DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"]
@@ -33,6 +43,10 @@ class PolicyApp:
         self.audit = AuditLog(self.settings.audit_path)
         self.feedback_log = JsonLines(self.settings.feedback_path)
         self.accounts = StaffAccounts(self.settings.staff_accounts)
+        self.officials = OfficialAnswers(self.settings.faq_file, self.audit)
+        self.question_log = QuestionLog(self.settings.question_log_file, self.settings.question_log_days)
+        self.question_log.purge()
+        self.queue_decisions = QueueDecisions(self.settings.queue_decisions_file)
         self.reload()
         # Re-indexing after a publish uses the model the searcher already holds: no second load (~1 s, ~0.5 GB).
         self.desk = DocumentDesk(self.settings, lambda: self.searcher.encoder(), self.audit,
@@ -52,8 +66,11 @@ class PolicyApp:
         # The API: the LLM rewrites when configured; without one it is the same answerer.
         answerer = Answerer(searcher, self.settings, llm=llm, reader=extractive.judge.reader) if llm else extractive
         extractive.ask(EXAMPLES[0])  # warm: jieba's tagger and the question encoder
+        hotline = Hotline(self.officials, OfficialMatcher(searcher.encoder()), self.question_log)
+        hotline.withdraw_stale(searcher.index)  # an official answer never quotes text no longer published
         with self.lock:
             self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive
+            self.hotline = hotline
 
     @property
     def index(self) -> PolicyIndex:
@@ -71,15 +88,16 @@ class PolicyApp:
         if not message:
             yield history, "", conversation, answers
             return
-        extractive = self.extractive  # read once: a reload mid-answer must not mix two indexes
+        extractive, hotline = self.extractive, self.hotline  # read once: a reload must not mix two indexes
         if conversation is None or conversation.answerer is not extractive:
             conversation = Conversation.continuing(conversation, extractive)
         # The question is shown as typed, as text: markup in it is escaped, never rendered or run.
         shown = message if len(message) <= 2000 else message[:2000] + "…"
         history.append({"role": "user", "content": html.escape(shown)})
         yield history + [{"role": "assistant", "content": "…"}], "", conversation, answers
-        answer = conversation.ask(message)
-        if self.llm is not None and not answer.refused and answer.confidence != "low":
+        official = hotline.official(message, extractive.index)
+        answer = official or conversation.ask(message)
+        if official is None and self.llm is not None and not answer.refused and answer.confidence != "low":
             for partial, final in self.llm.stream(answer, extractive):
                 if final is None:
                     yield history + [{"role": "assistant", "content": html.escape(partial)}], "", conversation, answers
@@ -92,6 +110,7 @@ class PolicyApp:
             yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, answers
         history.append({"role": "assistant", "content": answer_message(answer, extractive.index, turn)})
         answers.append({"position": len(history) - 1, "question": message, **answer.to_dict()})
+        hotline.record(answer)
         yield history, "", conversation, answers
 
     def feedback(self, rating: str, comment: str, answer: dict | None) -> str:
@@ -104,6 +123,8 @@ class PolicyApp:
             "answer": answer["answer"], "refused": answer["refused"],
             "citations": [c["chunk_id"] for c in answer["citations"]],
         })
+        if rating == "wrong":  # back to the queue for staff to look at
+            self.question_log.record(answer, FLAGGED)
         return "谢谢，反馈已记录。"
 
     def rate(self, answers: list | None, comment: str, event: gr.LikeData) -> tuple[str, str]:
@@ -118,7 +139,7 @@ class PolicyApp:
 
     def api_ask(self, question: str) -> dict:
         """One answer in the `policy-rag ask --json` contract."""
-        return self.answerer.ask(question).to_dict()
+        return self.hotline.ask(question, self.answerer).to_dict()
 
     def api_search(self, query: str, k: int = 5) -> dict:
         """Clauses in the `policy-rag search --json` contract."""
