@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 
@@ -109,7 +110,8 @@ class PolicyApp:
         for cut in [m.end() for m in re.finditer(r"[。；;\n]", text)][:-1]:
             yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, answers
         history.append({"role": "assistant", "content": answer_message(answer, extractive.index, turn)})
-        answers.append({"position": len(history) - 1, "question": message, **answer.to_dict()})
+        answers.append({"position": len(history) - 1, "answer_id": secrets.token_hex(6), "question": message,
+                        **answer.to_dict()})
         hotline.record(answer)
         yield history, "", conversation, answers
 
@@ -120,6 +122,7 @@ class PolicyApp:
             return "请先提一个问题。"
         self.feedback_log.add({
             "rating": rating, "comment": (comment or "").strip()[:1000], "question": answer["question"],
+            "answer_id": answer.get("answer_id"),
             "answer": answer["answer"], "refused": answer["refused"],
             "citations": [c["chunk_id"] for c in answer["citations"]],
         })

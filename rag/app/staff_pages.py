@@ -10,8 +10,9 @@ from pathlib import Path
 import gradio as gr
 
 from ..ingest import SUFFIXES
-from ..staff import Staged
+from ..staff import Staged, beijing_time
 from .citizen import clause_lookup_tab
+from .hotline_pages import hotline_tabs
 from .lookup import shorten
 from .service import DOCUMENT_COLUMNS, PolicyApp
 
@@ -24,6 +25,9 @@ NO_ACCOUNT = """## 工作人员后台尚未启用
 
     .venv/bin/policy-rag staff add 用户名
 """
+
+
+TREE_LINES = 40  # the preview's section tree; the rest is counted
 
 
 def _some(names: list[str], limit: int = 12) -> str:
@@ -39,7 +43,11 @@ def preview_markdown(staged: list[Staged]) -> str:
             continue
         lead, support = s.departments
         tree = "\n".join(f"{'  ' * (len(line) - len(line.lstrip()))}- {html.escape(line.strip())}"
-                         for line in s.sections[:40]) or "- （没有编号标题，按段落切分）"
+                         for line in s.sections[:TREE_LINES]) or "- （没有编号标题，按段落切分）"
+        if len(s.sections) > TREE_LINES:
+            tree += f"\n\n……另有 {len(s.sections) - TREE_LINES} 个标题未列出（共 {len(s.sections)} 个）。"
+        replaces = (f"\n- **将替换已发布的同名文件**：原 {s.replaces} 条条款，发布后为 {len(s.clauses)} 条"
+                    if s.replaces is not None else "")
         contacts = "；".join(f"{c['organisation'] or c['name']} {c['phone']}".strip() for c in s.contacts) or "无"
         duplicate = (f"\n- **与已发布的《{html.escape(s.near_duplicate[1])}》近似重复**"
                      f"（相似度 {s.near_duplicate[2]}），"
@@ -47,7 +55,7 @@ def preview_markdown(staged: list[Staged]) -> str:
         parts.append(f"### {html.escape(s.title)}\n- 文件：{html.escape(s.name)}（编号 {s.doc_id}）\n"
                      f"- 条款：{len(s.clauses)} 条\n- 牵头部门：{html.escape(_some(lead))}\n"
                      f"- 配合部门：{html.escape(_some(support))}\n- 咨询电话：{html.escape(contacts)}"
-                     f"{duplicate}\n\n章节结构：\n\n{tree}")
+                     f"{duplicate}{replaces}\n\n章节结构：\n\n{tree}")
     return "\n\n".join(parts) + "\n\n确认无误后点击“确认发布”；发布前，这些文件不会被检索或引用。"
 
 
@@ -67,6 +75,8 @@ class StaffHandlers:
             if item.doc_id in seen and item.publishable:
                 item.problem = f"与同一批中的另一个文件编号相同（{item.doc_id}），请改名后分别上传"
             seen.add(item.doc_id)
+            if item.publishable and item.doc_id in self.app.index.documents:  # publishing replaces it: say so
+                item.replaces = len(self.app.index.doc_rows.get(item.doc_id, ()))
         return staged, preview_markdown(staged)
 
     def publish(self, staged: list[Staged] | None, request: gr.Request,
@@ -114,16 +124,23 @@ class StaffHandlers:
         return sorted(((title, doc_id) for doc_id, title in uploaded.items()), key=lambda c: c[1])
 
     def feedback_rows(self) -> list[list]:
-        """The feedback log as table rows (time, rating, question, comment, answer), newest first."""
-        records = self.app.feedback_log.records()
-        return [[r["time"], "有帮助" if r["rating"] == "helpful" else "有误", r["question"], r["comment"],
+        """The feedback log as table rows (time, rating, question, comment, answer), newest first; an answer
+        rated twice (有帮助, then 有误) counts once, as last rated."""
+        latest: dict = {}
+        for i, r in enumerate(self.app.feedback_log.records()):
+            latest[r.get("answer_id") or i] = r
+        records = sorted(latest.values(), key=lambda r: r["time"])
+        return [[beijing_time(r["time"]), "有帮助" if r["rating"] == "helpful" else "有误", r["question"], r["comment"],
                  shorten(r["answer"], 80)] for r in reversed(records)]
 
     def audit_rows(self) -> list[list]:
         """The audit log as table rows (time, user, action, title, file, sha256 prefix), newest first."""
-        names = {"publish": "发布", "replace": "替换", "delete": "删除"}
-        return [[r["time"], r["user"], names.get(r["action"], r["action"]), r.get("title", ""), r["file"],
-                 r["sha256"][:16]] for r in reversed(self.app.audit.records())]
+        names = {"publish": "发布", "replace": "替换", "delete": "删除", "official-draft": "起草标准答复",
+                 "official-approve": "审核发布标准答复", "official-edit": "修改标准答复",
+                 "official-withdraw": "撤回标准答复"}
+        return [[beijing_time(r["time"]), r["user"], names.get(r["action"], r["action"]),
+                 r.get("title") or r.get("question", ""), r["file"], (r["sha256"] or "")[:16]]
+                for r in reversed(self.app.audit.records())]
 
 
 def build_staff_ui(app: PolicyApp) -> gr.Blocks:
@@ -154,16 +171,21 @@ def build_staff_ui(app: PolicyApp) -> gr.Blocks:
             removed = gr.Textbox(label="删除结果", interactive=False, elem_id="delete-result")
         with gr.Tab("条款检索"):
             docs = clause_lookup_tab(app)
+        hotline, hotline_refreshed = hotline_tabs(app)
         with gr.Tab("反馈记录"):
-            feedback = gr.Dataframe(staff.feedback_rows(), headers=["时间", "评价", "问题", "意见", "回答"],
+            feedback = gr.Dataframe(staff.feedback_rows(), headers=["时间（北京时间）", "评价", "问题", "意见", "回答"],
                                     interactive=False, wrap=True, label="市民反馈（最新在前）")
         with gr.Tab("审计日志"):
-            audit = gr.Dataframe(staff.audit_rows(), headers=["时间", "账号", "操作", "标题", "文件", "SHA-256 前16位"],
-                                 interactive=False, wrap=True, elem_id="audit", label="发布与删除记录（最新在前）")
+            headers = ["时间（北京时间）", "账号", "操作", "标题或问题", "文件或编号", "SHA-256 前16位"]
+            audit = gr.Dataframe(staff.audit_rows(), headers=headers,
+                                 interactive=False, wrap=True, elem_id="audit",
+                                 label="发布、删除与标准答复的记录（最新在前）")
         refresh = [documents, removable, docs, audit, feedback]
 
-        def refreshed():
-            return (app.document_rows(), gr.update(choices=list(staff.uploads()), value=None),
+        def refreshed(chosen: str | None = None):
+            uploads = list(staff.uploads())  # a choice still published stays chosen (请先勾选确认删除 keeps it)
+            kept = chosen if chosen in {doc_id for _, doc_id in uploads} else None
+            return (app.document_rows(), gr.update(choices=uploads, value=kept),
                     gr.update(choices=app.document_choices()), staff.audit_rows(), staff.feedback_rows())
 
         parse.click(staff.stage, [files], [staged, preview], api_visibility="private")
@@ -173,7 +195,8 @@ def build_staff_ui(app: PolicyApp) -> gr.Blocks:
         cancel.click(lambda: ([], "已取消，未发布任何文件。", None), None, [staged, preview, files],
                      api_visibility="private")
         remove.click(staff.delete, [removable, confirm], [removed, confirm], api_visibility="private",
-                     concurrency_id="indexing", concurrency_limit=1).then(refreshed, None, refresh,
+                     concurrency_id="indexing", concurrency_limit=1).then(refreshed, [removable], refresh,
                                                                           api_visibility="private")
         demo.load(refreshed, None, refresh, api_visibility="private")
+        demo.load(hotline_refreshed, None, hotline, api_visibility="private")
     return demo

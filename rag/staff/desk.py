@@ -39,6 +39,7 @@ class Staged:
     contacts: list[dict] = field(default_factory=list)
     near_duplicate: tuple[str, str, float] | None = None  # (doc_id, title, similarity)
     problem: str | None = None  # why it cannot be published, in Chinese
+    replaces: int | None = None  # the clause count of the published document of the same id it would replace
 
     @property
     def publishable(self) -> bool:

@@ -300,7 +300,7 @@ def test_feedback_rates_any_answer_and_clears_the_comment(policy_app):
     thanks, comment = policy_app.rate(answers, "数字对吗？", Rated())
     assert thanks == "谢谢，反馈已记录。" and comment == ""
     record = json.loads(policy_app.settings.feedback_path.read_text(encoding="utf-8").splitlines()[-1])
-    assert set(record) == {"time", "rating", "comment", "question", "answer", "refused", "citations"}
+    assert set(record) == {"time", "rating", "comment", "question", "answer", "refused", "citations", "answer_id"}
     assert (record["rating"], record["question"], record["comment"]) == ("wrong", "成都到2025年新能源车要达到多少辆？",
                                                                          "数字对吗？")
 
