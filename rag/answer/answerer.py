@@ -28,7 +28,7 @@ from .features import CANDIDATE_CLAUSES, Candidate, FeatureBuilder, TermStatisti
 from .intent import Intent, analyse, has_content
 from .issue_date import asks_issue_date, issue_answer
 from .judge import Judge, load_reader
-from .messages import EMPTY_QUESTION, WELCOME
+from .messages import EMPTY_QUESTION, WELCOME, expired
 from .quotes import Quoter
 from .records import Answer, Decision
 from .refusal import Refusals
@@ -119,9 +119,21 @@ class Answerer:
                              decision=Decision("welcome"))
             welcome.answer = welcome.in_script(WELCOME)
             return welcome
-        answer = self._answer(text, resolved, script)
+        answer = self._dated(self._answer(text, resolved, script))
         answer.question, answer.notice = question, notice
         answer.latency_ms = round((time.perf_counter() - started) * 1000)
+        return answer
+
+    def _dated(self, answer: Answer) -> Answer:
+        """Each citation with its document's issue date, and the answer led by a notice when the measure it
+        quotes first has run out (its document states an end of validity that has passed)."""
+        for citation in [*answer.citations, *answer.related]:
+            citation.issued = self.index.dates(citation.doc_id).issued_words() or None
+        if answer.refused or not answer.citations:
+            return answer
+        dates = self.index.dates(answer.citations[0].doc_id)
+        if dates.status() == "已到期":
+            answer.answer = answer.in_script(expired(dates.expires.value)) + "\n" + answer.answer
         return answer
 
     def _answer(self, question: str, resolved: str | None, script: tuple[str, str] | None) -> Answer:

@@ -115,3 +115,9 @@ def comparison(rows: Sequence[str], confident: bool) -> str:
     """The rows as a list; hedged as the closest provisions when any row is not confident."""
     text = "\n".join(f"- {row}" for row in rows)
     return text if confident else f"{HEDGE}：\n{text}"
+
+
+def expired(end: str) -> str:
+    """Said first when the cited measure's period has ended (end: YYYY-MM-DD)."""
+    year, month, day = (int(x) for x in end.split("-"))
+    return f"该措施执行期至{year}年{month}月{day}日，已到期，请以最新政策为准。"

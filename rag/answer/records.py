@@ -50,6 +50,7 @@ class Citation:
     chunk_id: str
     start: int
     end: int
+    issued: str | None = None  # how the document's issue date reads in an answer: 2020年2月印发
 
     def to_dict(self, script: str = "zh-Hans", variant: str = "s2tw") -> dict:
         """The citation as JSON fields; for zh-Hant also display_* copies of title, section and quote in Traditional."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from ..staff import OfficialAnswerError, beijing_time, open_queue
+from ..staff import OfficialAnswerError, QueueGroup, beijing_time, open_queue
 from ..staff.official import DRAFT, PUBLISHED
 from .lookup import shorten
 from .service import PolicyApp
@@ -31,7 +31,7 @@ class HotlineHandlers:
 
     # -- 待处理问题 --------------------------------------------------------------------------------------
 
-    def groups(self):
+    def groups(self) -> list[QueueGroup]:
         """The open groups, most asked first."""
         entries = self.app.question_log.entries()
         return open_queue(entries, self.app.queue_decisions, self.app.searcher.encoder()) if entries else []

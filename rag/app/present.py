@@ -76,7 +76,7 @@ def _card(item: Citation, answer: Answer, index: PolicyIndex, turn: int, quoted:
     also = "".join(f"<div class='muted'>{convert('同一文件另见')}：{html.escape(d['doc_id'])}</div>"
                    for d in doc.duplicates)
     return (f"<div class='source' id='a{turn}-s{item.n}'><div class='source-head'>[{item.n}] "
-            f"《{html.escape(convert(item.title))}》</div>{also}"
+            f"《{html.escape(convert(item.title))}》{html.escape(convert(item.issued or ''))}</div>{also}"
             f"<div class='source-section'>{html.escape(convert(item.section or BEFORE_SECTIONS))}</div>"
             f"<div class='source-text'>{body}</div>"
             f"<a class='full-link' href='{html.escape(link)}' target='_blank'>{convert('查看全文')}</a></div>")

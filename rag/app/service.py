@@ -18,6 +18,7 @@ from ..answer import EXAMPLES, Answerer, Conversation
 from ..config import Settings
 from ..files import JsonLines
 from ..index import PolicyIndex
+from ..ingest.dates import DocumentDates
 from ..retrieve import Searcher
 from ..staff import (
     AuditLog,
@@ -32,7 +33,16 @@ from ..staff import (
 from ..staff.questions import FLAGGED
 from .present import LEVELS, answer_message, answer_text
 
-DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "条款数", "来源"]
+DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "有效期", "条款数", "来源"]
+
+
+def validity(dates: DocumentDates) -> str:
+    """有效 / 已到期 / 未注明, with the end when the document states one: 已到期（2020-06-30）."""
+    status = dates.status()
+    if dates.expires is None:
+        return status
+    end = dates.expires.value.removeprefix("open: ")
+    return f"{status}（至{end}）"
 
 
 class PolicyApp:
@@ -162,7 +172,9 @@ class PolicyApp:
         rows = []
         for doc in sorted(self.index.documents.values(), key=lambda d: d.doc_id):
             m = doc.metadata
+            dates = self.index.dates(doc.doc_id)
+            issued = m.get("date", "") or (dates.issued.value if dates.issued else "")
             rows.append([doc.title, m.get("issuer", ""), m.get("region", ""), LEVELS.get(m.get("level", ""), ""),
-                         m.get("date", ""), len(counts.get(doc.doc_id, ())),
+                         issued, validity(dates), len(counts.get(doc.doc_id, ())),
                          "工作人员上传" if doc.doc_id in uploaded else "语料库"])
         return rows

@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..ingest import SUFFIXES
+from ..ingest.dates import DocumentDates
 from ..staff import Staged, beijing_time
 from .citizen import clause_lookup_tab
 from .hotline_pages import hotline_tabs
@@ -34,6 +35,20 @@ def _some(names: list[str], limit: int = 12) -> str:
     return "、".join(names[:limit]) + (f" 等 {len(names)} 个" if len(names) > limit else "") if names else "无"
 
 
+def dates_markdown(dates: DocumentDates | None) -> str:
+    """The dates read from an upload, each with the words it came from (staff check them before publishing)."""
+    if dates is None:
+        return ""
+    lines = []
+    for label, found in (("印发日期", dates.issued), ("施行日期", dates.effective), ("有效期至", dates.expires)):
+        if found is None:
+            lines.append(f"  - {label}：未注明")
+            continue
+        value = "自印发之日起" if found.value == "issued" else found.value.removeprefix("open: ")
+        lines.append(f"  - {label}：{html.escape(value)}（依据：“{html.escape(found.evidence)}”）")
+    return "\n- 日期（请核对，如有误请修改文件后重新上传）：\n" + "\n".join(lines)
+
+
 def preview_markdown(staged: list[Staged]) -> str:
     """What an upload will become once published: title, section tree, clauses, departments, contacts."""
     parts = []
@@ -55,7 +70,7 @@ def preview_markdown(staged: list[Staged]) -> str:
         parts.append(f"### {html.escape(s.title)}\n- 文件：{html.escape(s.name)}（编号 {s.doc_id}）\n"
                      f"- 条款：{len(s.clauses)} 条\n- 牵头部门：{html.escape(_some(lead))}\n"
                      f"- 配合部门：{html.escape(_some(support))}\n- 咨询电话：{html.escape(contacts)}"
-                     f"{duplicate}{replaces}\n\n章节结构：\n\n{tree}")
+                     f"{duplicate}{replaces}{dates_markdown(s.dates)}\n\n章节结构：\n\n{tree}")
     return "\n\n".join(parts) + "\n\n确认无误后点击“确认发布”；发布前，这些文件不会被检索或引用。"
 
 

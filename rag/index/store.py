@@ -32,6 +32,7 @@ import numpy as np
 from ..embed import E5_DIM
 from ..files import read_jsonl, recover_folder, sha256_of
 from ..ingest import Clause, Contact, DuplicateFinder, PolicyDocument
+from ..ingest.dates import DocumentDates, document_dates
 from ..text import VOCABULARY_VERSION, Tokenizer
 from .bm25 import BM25Index
 from .dense import DenseBackend, load_backend
@@ -115,6 +116,14 @@ class PolicyIndex:
         self.vectors, self.dense, self.bm25 = vectors, dense, bm25
         self.sentences = sentences if sentences is not None else np.zeros((0, 3), np.int64)
         self.sentence_vectors = sentence_vectors if sentence_vectors is not None else np.zeros((0, E5_DIM), np.float16)
+
+    def dates(self, doc_id: str) -> DocumentDates:
+        """The document's issued, effective and end-of-validity dates, read once from its text and catalogue."""
+        cache = self.__dict__.setdefault("_dates", {})
+        if doc_id not in cache:
+            doc = self.documents[doc_id]
+            cache[doc_id] = document_dates(doc.text, doc.metadata)
+        return cache[doc_id]
 
     @property
     def tokenizer(self) -> Tokenizer:

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..files import sha256_bytes, sha256_of
 from ..index import BuildReport, PolicyIndex, build_index
 from ..ingest import SUFFIXES, Clause, LoadError, doc_id_for, ingest_file
+from ..ingest.dates import DocumentDates, document_dates
 from .audit import AuditLog
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Staged:
     near_duplicate: tuple[str, str, float] | None = None  # (doc_id, title, similarity)
     problem: str | None = None  # why it cannot be published, in Chinese
     replaces: int | None = None  # the clause count of the published document of the same id it would replace
+    dates: DocumentDates | None = None  # issued / effective / end of validity, each with the words it came from
 
     @property
     def publishable(self) -> bool:
@@ -105,6 +107,7 @@ class DocumentDesk:
         document = ingested.document
         staged.title, staged.clauses = document.title, ingested.clauses
         staged.contacts = [c.card() for c in document.contacts]
+        staged.dates = document_dates(document.text, document.metadata)
         existing = index.documents.get(staged.doc_id)
         if existing is not None and not self._is_upload(Path(existing.path)):
             staged.problem = f"编号 {staged.doc_id} 已被语料库中的《{existing.title}》使用，请改名后再上传"
