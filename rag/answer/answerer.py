@@ -127,8 +127,11 @@ class Answerer:
     def _dated(self, answer: Answer) -> Answer:
         """Each citation with its document's issue date, and the answer led by a notice when the measure it
         quotes first has run out (its document states an end of validity that has passed)."""
-        for citation in [*answer.citations, *answer.related]:
-            citation.issued = self.index.dates(citation.doc_id).issued_words() or None
+        def dated(citation):
+            return replace(citation, issued=self.index.dates(citation.doc_id).issued_words() or None)
+
+        answer.citations = [dated(c) for c in answer.citations]
+        answer.related = [dated(c) for c in answer.related]
         if answer.refused or not answer.citations:
             return answer
         dates = self.index.dates(answer.citations[0].doc_id)

@@ -67,3 +67,19 @@ def test_a_refused_question_becomes_a_reviewed_answer_and_goes_back_when_its_cla
     assert any(g.question == ASKED and "withdrawn" in g.outcomes for g in hotline.groups())
     actions = [r["action"] for r in own_app.audit.records()]
     assert actions.count("official-withdraw") == 1 and "official-approve" in actions
+
+
+def test_an_answer_from_an_expired_measure_says_so_first_and_the_catalogue_shows_it(own_app, tmp_path):
+    note = tmp_path / "community-chargers-2020.txt"
+    note.write_text(NOTICE.replace("二、组织实施", "本通知执行期限为2020年2月1日至2020年6月30日。\n二、组织实施")
+                    + "区发展和改革局\n2020年1月20日\n", encoding="utf-8")
+    staged, preview = StaffHandlers(own_app).stage([str(note)])
+    assert "有效期至：2020-06-30" in preview and "印发日期：2020-01-20" in preview  # each with its evidence
+    own_app.desk.publish(staged, STAFF_USER)
+    answer = own_app.api_ask("本区到2025年建成多少根社区充电桩？")
+    assert answer["answer"].startswith("该措施执行期至2020年6月30日，已到期，请以最新政策为准。")
+    assert "200根" in answer["answer"]
+    assert answer["citations"][0]["issued"] == "2020年1月印发"
+    (row,) = [r for r in own_app.document_rows() if r[0] == "关于推进社区充电设施建设的通知"]
+    assert row[4] == "2020-01-20" and row[5] == "已到期（至2020-06-30）"
+    assert {r[5] for r in own_app.document_rows() if r[0] != row[0]} == {"未注明"}  # the seeds state no end
