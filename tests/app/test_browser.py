@@ -309,3 +309,94 @@ def test_an_official_publishes_and_deletes_in_a_real_browser(browser, staff_url,
         page.screenshot(path=str(SHOTS / f"staff-documents-{width}.png"), full_page=True)
     finally:
         context.close()
+
+
+HOTLINE_NOTICE = NOTICE.replace("二、组织实施", "本通知执行期限为2020年2月1日至2020年6月30日。\n二、组织实施")
+UNSETTLED = "本区的充电桩停车费怎么收？"  # the notice says nothing of fees
+
+
+def _choose(page, dropdown: str, text: str) -> None:
+    page.locator(f"{dropdown} input").click()
+    page.get_by_role("option").filter(has_text=text).first.click()
+
+
+def _staff_page(browser, url: str, user: str, password: str):
+    context, page = _page(browser, url, 1366)
+    page.goto(url + "staff/", wait_until="load")
+    page.wait_for_selector("input[type=password]", timeout=30000)
+    page.fill("input[type=text]", user)
+    page.fill("input[type=password]", password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector("#parse", timeout=30000)
+    return context, page
+
+
+def test_the_hotline_learns_in_a_real_browser(browser, staff_url, staff_app, tmp_path):
+    """A question the documents do not settle reaches the queue; one account drafts an official answer citing a
+    clause, a second approves it; the same need in other words gets it, labelled; publishing the cited document
+    again with the clause changed withdraws it; the catalogue and an answer show an expired measure."""
+    notice = tmp_path / "community-chargers-hotline.txt"
+    notice.write_text(HOTLINE_NOTICE, encoding="utf-8")
+    staff_app.desk.publish([staff_app.desk.stage(notice, staff_app.index)], STAFF_USER)
+    staff_app.accounts.add("li", STAFF_PASSWORD)
+    citizen_context, citizen = _page(browser, staff_url, 1366)
+    wang_context, wang = _staff_page(browser, staff_url, STAFF_USER, STAFF_PASSWORD)
+    li_context = None
+    try:
+        citizen.goto(staff_url, wait_until="load")
+        _ask(citizen, UNSETTLED)
+        _open_tab(citizen, "文件目录")
+        citizen.wait_for_function("document.querySelector('#documents').innerText.includes('已到期')", timeout=30000)
+        citizen.screenshot(path=str(SHOTS / "citizen-documents-dates-1366.png"), full_page=True)
+
+        wang.reload(wait_until="load")
+        _open_tab(wang, "待处理问题")
+        wang.wait_for_function(f"document.querySelector('#queue').innerText.includes('{UNSETTLED}')", timeout=30000)
+        _choose(wang, "#queue-group", UNSETTLED[:8])
+        wang.click("#queue-answer")
+        wang.wait_for_function("document.querySelector('#queue-result').innerText.includes('已填入')", timeout=30000)
+        wang.screenshot(path=str(SHOTS / "staff-queue-1366.png"), full_page=True)
+        _open_tab(wang, "标准答复")
+        assert wang.input_value("#official-question textarea") == UNSETTLED
+        wang.fill("#official-paraphrases textarea", "本区充电桩停车收费标准")
+        wang.fill("#official-answer textarea", "通知未规定停车收费，请咨询区发改局。")
+        wang.fill("#official-clause-query textarea", "社区充电桩 200根")
+        wang.click("#official-clause-search")
+        wang.wait_for_selector("#official-clauses label", timeout=30000)
+        wang.locator("#official-clauses label").filter(has_text="关于推进社区充电设施建设的通知").first.click()
+        wang.click("#official-save")
+        wang.wait_for_function("document.querySelector('#official-saved').innerText.includes('已保存草稿')",
+                               timeout=30000)
+        (drafted,) = staff_app.officials.all()
+        _choose(wang, "#official-chosen", drafted.id)
+        wang.click("#official-approve")
+        wang.wait_for_function("document.querySelector('#official-acted').innerText.includes('另一个工作人员账号')",
+                               timeout=30000)
+
+        li_context, li = _staff_page(browser, staff_url, "li", STAFF_PASSWORD)
+        _open_tab(li, "标准答复")
+        _choose(li, "#official-chosen", drafted.id)
+        li.click("#official-approve")
+        li.wait_for_function("document.querySelector('#official-acted').innerText.includes('已发布')", timeout=30000)
+        li.screenshot(path=str(SHOTS / "staff-official-1366.png"), full_page=True)
+
+        _open_tab(citizen, "政策咨询")
+        _ask(citizen, "本区的充电桩停车怎么收费？")
+        last = _bot_messages(citizen)[-1].inner_text()
+        assert "工作人员审核答复" in last and "通知未规定停车收费" in last and UNSETTLED in last
+        citizen.screenshot(path=str(SHOTS / "citizen-official-1366.png"), full_page=True)
+
+        notice.write_text(HOTLINE_NOTICE.replace("充电", "充换电"), encoding="utf-8")  # every clause reworded
+        staff_app.desk.publish([staff_app.desk.stage(notice, staff_app.index)], STAFF_USER)
+        assert [a.state for a in staff_app.officials.all()] == ["withdrawn"]
+        _ask(citizen, "本区的充电桩停车怎么收费？")
+        assert "工作人员审核答复" not in _bot_messages(citizen)[-1].inner_text()
+        _ask(citizen, "本区到2025年建成多少根社区充电桩？")
+        assert "该措施执行期至2020年6月30日，已到期" in _bot_messages(citizen)[-1].inner_text()
+        wang.reload(wait_until="load")
+        _open_tab(wang, "待处理问题")
+        wang.wait_for_function("document.querySelector('#queue').innerText.includes('标准答复已撤回')", timeout=30000)
+    finally:
+        for context in (citizen_context, wang_context, li_context):
+            if context is not None:
+                context.close()
