@@ -22,9 +22,12 @@ FIELDS = ("issued", "effective", "expires")
 
 
 def same(found: str | None, labelled: str | None) -> bool:
-    """A found date agrees with the label when equal, or when the label is coarser (2020-02 for 2020-02-10)."""
+    """A found date agrees with the label when equal, or when the label is coarser (2020-02 for 2020-02-10); an
+    end at an event agrees with a label that ends at an event (the labeller's words for it may differ)."""
     if found is None or labelled is None:
         return found == labelled
+    if found.startswith("open:") and labelled.startswith("open:"):
+        return True
     return found == labelled or found.startswith(labelled + "-")
 
 
