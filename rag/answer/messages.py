@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from ..ingest import Clause
 from .examples import EXAMPLES
-from .records import Citation
 
 EMPTY_QUESTION = f"请输入您想咨询的问题，例如：{EXAMPLES[0]}"
 WELCOME = f"您好！我可以根据政策文件回答问题，并注明出处。您可以这样问：{EXAMPLES[0]}{EXAMPLES[1]}"
@@ -55,14 +54,6 @@ def call(contact: str, phone: str) -> str:
 def further_contact(contact: str, phone: str) -> str:
     """The line an answer ends with when its document lists a contact."""
     return f"\n如需进一步咨询，可联系{contact}，电话{phone}。"
-
-
-def related_reading(related: Sequence[Citation]) -> str:
-    """A refusal's further reading: the title and section of each closest clause; "" when there are none."""
-    if not related:
-        return ""
-    reading = "；".join(f"《{c.title}》{c.section or ''}" for c in related)
-    return f"以下条款可能相关，供参考：{reading}。"
 
 
 def section_of(clause: Clause) -> str:

@@ -17,6 +17,18 @@ from .records import Answer, Citation, Decision, Reason
 from .sources import Sources, contact_card
 
 
+def _one_a_path(hits: list[Hit]) -> list[Hit]:
+    """The parts of a split clause share its path: the best-ranked part stands for it, so a path is read once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for hit in hits:
+        key = (hit.clause.doc_id, hit.clause.section)
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept
+
+
 class Refusals:
     """Writes refusals over the index: the reason, a contact, and related reading."""
 
@@ -27,11 +39,12 @@ class Refusals:
 
     def refuse(self, intent: Intent, hits: list[Hit], reason: Reason, decision: Decision,
                vector: np.ndarray | None = None) -> Answer:
-        """A plain refusal, whom to ask instead, and the closest clauses of the asked place as further reading
-        (`vector`: the question's, when it was already embedded)."""
+        """A plain refusal and whom to ask instead; the closest clauses of the asked place go in `related` only
+        (`vector`: the question's, when it was already embedded). The text never lists them: whoever shows the
+        refusal shows them once, as sources (the page's cards, the command line's list)."""
         related = self.related(intent, hits, vector)
         contact = self.whom_to_call(intent)
-        text = messages.refusal_lead(reason, decision.foreign) + self._call(contact) + messages.related_reading(related)
+        text = messages.refusal_lead(reason, decision.foreign) + self._call(contact)
         # A refusal for want of a good enough sentence keeps that sentence's probability, for the record.
         probability = decision.probability if reason == "absent" else None
         return Answer(intent.question, text, True, intent.script, contacts=[contact], related=related, intent=intent,
@@ -51,7 +64,7 @@ class Refusals:
                 intent.normalized, k=CANDIDATE_CLAUSES, filters=Filters(doc_ids=wanted), vector=vector,
                 normalized=True)
         readable = [h for h in hits if not self.sources.holds_contact(h.clause)]
-        return [self.sources.whole_clause(i, h.clause) for i, h in enumerate(readable[:limit], 1)]
+        return [self.sources.whole_clause(i, h.clause) for i, h in enumerate(_one_a_path(readable)[:limit], 1)]
 
     def whom_to_call(self, intent: Intent) -> dict:
         """Whom to ask instead: the consulting contact of the place the question is about, else the configured

@@ -20,8 +20,10 @@ class Replies:
 
     def answered(self, intent: Intent, text: str, citations: list[Citation], decision: Decision,
                  confident: bool = True, probability: float | None = None) -> Answer:
-        """The answer `text` with its citations; the first contact its documents list is offered at the end."""
-        contacts = self.sources.cited_contacts(citations)
+        """The answer `text` with its citations; when the question names a place, the first contact its documents
+        list is offered at the end. A question about no place (碳达峰是什么意思？) is not sent to whichever
+        district's office the quoted document happens to list."""
+        contacts = self.sources.cited_contacts(citations) if intent.places else []
         if contacts:
             c = contacts[0]
             text += messages.further_contact(messages.who(c["organisation"], c["name"]), c["phone"])

@@ -1,8 +1,10 @@
-"""The clause lookup (条款检索): filtered search results as table rows, a clause in context, and the CSV export."""
+"""The clause lookup (条款检索): filtered search results as a table (cards on a phone), each clause in context on
+demand, and the CSV export."""
 
 from __future__ import annotations
 
 import csv
+import html
 import re
 import shutil
 import tempfile
@@ -10,15 +12,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import gradio as gr
-
-from ..retrieve import Filters
-from .present import clause_in_context
+from ..index import PolicyIndex
+from ..ingest import Clause
+from ..retrieve import Filters, Hit
+from .present import BEFORE_SECTIONS, clause_in_context, document_link, part_label
 from .service import PolicyApp
+from .tables import table
 
-RESULT_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分"]
-CSV_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "得分", "chunk_id"]
-PREVIEW_CHARS = 36  # clause text in the results table; the whole clause shows on click
+RESULT_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容"]
+CSV_COLUMNS = ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "chunk_id"]
+PREVIEW_CHARS = 60  # clause text in the results table; the whole clause shows on demand
 EXPORTS = Path(tempfile.gettempdir()) / "policy-rag-exports"
 EXPORT_TTL_S = 3600
 
@@ -60,25 +63,49 @@ class ClauseLookup:
     def __init__(self, app: PolicyApp):
         self.app = app
 
-    def clause_search(self, query: str, docs: list[str], region: str, level: str, section: str, k: float,
-                      mode: str) -> tuple[list[list], list[str], str | None, str]:
-        """The lookup's table rows (text shortened), their chunk ids, the CSV export's path (None without hits)
-        and a status line."""
+    def search(self, query: str, docs: list[str], region: str, level: str, section: str, k: float,
+               mode: str) -> list[Hit]:
+        """The clauses the filters allow, best first ([] for an empty query)."""
         if not (query or "").strip():
-            return [], [], None, "请输入检索内容。"
+            return []
         filters = Filters(tuple(docs or ()), (region or "").strip() or None, level or None,
                           (section or "").strip() or None)
-        hits = self.app.searcher.search(query, k=int(k), mode=mode, filters=filters)
-        full = [[h.rank, h.clause.title, h.clause.section, "、".join(h.clause.lead_departments),
-                 "、".join(h.clause.supporting_departments), h.clause.text, round(h.score, 4), h.clause.chunk_id]
-                for h in hits]
-        rows = [[*row[:5], shorten(row[5]), row[6]] for row in full]
-        message = f"找到 {len(rows)} 条，点击一行查看条款全文与上下文。" if rows else "没有找到符合条件的条款。"
-        return rows, [h.clause.chunk_id for h in hits], (_write_csv(query, full) if full else None), message
+        return self.app.searcher.search(query, k=int(k), mode=mode, filters=filters)
 
-    def clause_context(self, chunk_ids: list[str], event: gr.SelectData) -> str:
-        """HTML of the clicked row's clause among its neighbours; "" for a click outside the rows."""
-        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
-        if not chunk_ids or row is None or row >= len(chunk_ids):
-            return ""
-        return clause_in_context(self.app.index, chunk_ids[row])
+    def clause_search(self, query: str, docs: list[str], region: str, level: str, section: str, k: float,
+                      mode: str) -> tuple[str, str | None, str]:
+        """The results as a table that turns into cards on a phone, the CSV export's path (None without hits)
+        and a status line. Results are in order of relevance; no fusion score is shown (it means nothing to a
+        reader)."""
+        if not (query or "").strip():
+            return "", None, "请输入检索内容。"
+        hits = self.search(query, docs, region, level, section, k, mode)
+        if not hits:
+            return "", None, "没有找到符合条件的条款。"
+        full = [[h.rank, h.clause.title, path_with_part(h.clause), "、".join(h.clause.lead_departments),
+                 "、".join(h.clause.supporting_departments), h.clause.text, h.clause.chunk_id] for h in hits]
+        message = f"找到 {len(hits)} 条，按相关程度排列；点“查看条款全文与上下文”展开一条。"
+        return results_table(hits, self.app.index), _write_csv(query, full), message
+
+
+def path_with_part(clause: Clause) -> str:
+    """The clause's path, with 第1部分/共2部分 when it is a piece of a split clause (the path alone repeats)."""
+    part = part_label(clause)
+    return (clause.section or BEFORE_SECTIONS) + (f"（{part}）" if part else "")
+
+
+def results_table(hits: list[Hit], index: PolicyIndex) -> str:
+    """The lookup's results: the document's title opening it at the clause, the path, 牵头/配合, a preview and
+    the clause in context on demand."""
+    rows = []
+    for h in hits:
+        c = h.clause
+        link = html.escape(document_link(c.doc_id, c.start, c.end))
+        context = (f"<details class='source-more'><summary>查看条款全文与上下文</summary>"
+                   f"{clause_in_context(index, c.chunk_id)}</details>")
+        rows.append([str(h.rank), f"<a href='{link}' target='_blank'>{html.escape(c.title)}</a>",
+                     html.escape(path_with_part(c)), html.escape("、".join(c.lead_departments) or "—"),
+                     html.escape("、".join(c.supporting_departments) or "—"),
+                     f"<div>{html.escape(shorten(c.text))}</div>{context}"])
+    return table("条款检索结果（按相关程度排列）", RESULT_COLUMNS, rows,
+                 ["col-rank", "col-title", "col-path", "col-dept", "col-dept", "col-text"])

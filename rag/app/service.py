@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from ..answer import EXAMPLES, Answerer, Conversation
+from ..answer import EXAMPLES, Answer, Answerer, Conversation
 from ..config import Settings
 from ..files import JsonLines
 from ..index import PolicyIndex
@@ -31,9 +31,16 @@ from ..staff import (
     StaffAccounts,
 )
 from ..staff.questions import FLAGGED
-from .present import LEVELS, answer_message, answer_text
+from ..text import to_simplified
+from .present import LEVELS, answer_message, answer_text, document_link, suggested_questions, topic_questions
+from .suggest import Suggestions
+from .tables import table
 
 DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "有效期", "条款数", "来源"]
+DOCUMENT_KINDS = ["col-title", "", "", "col-short", "col-short", "", "col-short", "col-short"]
+WELCOME_PAGE = ("<div class='welcome'><p><strong>您好！</strong>请直接输入您的问题，简体、繁体均可；"
+                "每条回答下方附原文出处和可一键拨打的咨询电话。</p>{way_in}</div>")
+WAY_IN = "<p>不知道从哪里问起？点一个常见问题试试：</p>{topics}"
 
 
 def validity(dates: DocumentDates) -> str:
@@ -79,9 +86,10 @@ class PolicyApp:
         extractive.ask(EXAMPLES[0])  # warm: jieba's tagger and the question encoder
         hotline = Hotline(self.officials, OfficialMatcher(searcher.encoder()), self.question_log)
         hotline.withdraw_stale(searcher.index)  # an official answer never quotes text no longer published
+        suggestions = Suggestions(extractive, hotline, self.officials)  # checked when first offered
         with self.lock:
             self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive
-            self.hotline = hotline
+            self.hotline, self.suggestions = hotline, suggestions
 
     @property
     def index(self) -> PolicyIndex:
@@ -99,7 +107,8 @@ class PolicyApp:
         if not message:
             yield history, "", conversation, answers
             return
-        extractive, hotline = self.extractive, self.hotline  # read once: a reload must not mix two indexes
+        # Read once: a reload must not mix two indexes.
+        extractive, hotline, suggestions = self.extractive, self.hotline, self.suggestions
         if conversation is None or conversation.answerer is not extractive:
             conversation = Conversation.continuing(conversation, extractive)
         # The question is shown as typed, as text: markup in it is escaped, never rendered or run.
@@ -119,11 +128,28 @@ class PolicyApp:
         # The answer streams in; markers and links arrive whole because the cut points are sentence ends.
         for cut in [m.end() for m in re.finditer(r"[。；;\n]", text)][:-1]:
             yield history + [{"role": "assistant", "content": text[:cut]}], "", conversation, answers
-        history.append({"role": "assistant", "content": answer_message(answer, extractive.index, turn)})
+        suggested = self.suggested(answer, message, suggestions)
+        history.append({"role": "assistant", "content": answer_message(answer, extractive.index, turn, suggested)})
         answers.append({"position": len(history) - 1, "answer_id": secrets.token_hex(6), "question": message,
                         **answer.to_dict()})
         hotline.record(answer)
         yield history, "", conversation, answers
+
+    @staticmethod
+    def suggested(answer: Answer, question: str, suggestions: Suggestions) -> str:
+        """What to offer under a reply: the topics of the welcome under a greeting, two or three checked
+        questions near what an answer or a refusal quotes, nothing under an empty message."""
+        if answer.decision.route == "welcome":
+            return topic_questions(suggestions.welcome(), answer.in_script)
+        if not answer.decision.asked:
+            return ""
+        found = suggestions.follow_ups(answer, to_simplified(question))
+        return suggested_questions(found, "您还可以问", answer.in_script)
+
+    def welcome_page(self) -> str:
+        """The empty chat's welcome: what the page does, then common questions by topic (each checked)."""
+        topics = topic_questions(self.suggestions.welcome())
+        return WELCOME_PAGE.format(way_in=WAY_IN.format(topics=topics) if topics else "")
 
     def feedback(self, rating: str, comment: str, answer: dict | None) -> str:
         """The reply shown after the rating is appended to the JSON-lines file staff review (nothing about the user
@@ -167,6 +193,15 @@ class PolicyApp:
 
     def document_rows(self) -> list[list]:
         """One row per indexed document for the catalogue tables (DOCUMENT_COLUMNS), sorted by doc_id."""
+        return [row for _, row in self._catalogue()]
+
+    def document_table(self) -> str:
+        """文件目录 as HTML: a table on a desktop, a card a document on a phone, each title opening its document."""
+        rows = [[f"<a href='{html.escape(document_link(doc_id))}' target='_blank'>{html.escape(row[0])}</a>",
+                 *(html.escape(str(v)) if v != "" else "—" for v in row[1:])] for doc_id, row in self._catalogue()]
+        return table(f"已发布的政策文件（共 {len(rows)} 份，点标题查看全文）", DOCUMENT_COLUMNS, rows, DOCUMENT_KINDS)
+
+    def _catalogue(self) -> list[tuple[str, list]]:
         counts = self.index.doc_rows
         uploaded = self.desk.uploaded(self.index)
         rows = []
@@ -174,7 +209,8 @@ class PolicyApp:
             m = doc.metadata
             dates = self.index.dates(doc.doc_id)
             issued = m.get("date", "") or (dates.issued.value if dates.issued else "")
-            rows.append([doc.title, m.get("issuer", ""), m.get("region", ""), LEVELS.get(m.get("level", ""), ""),
-                         issued, validity(dates), len(counts.get(doc.doc_id, ())),
-                         "工作人员上传" if doc.doc_id in uploaded else "语料库"])
+            rows.append((doc.doc_id, [doc.title, m.get("issuer", ""), m.get("region", ""),
+                                      LEVELS.get(m.get("level", ""), ""), issued, validity(dates),
+                                      len(counts.get(doc.doc_id, ())),
+                                      "工作人员上传" if doc.doc_id in uploaded else "语料库"]))
         return rows

@@ -4,7 +4,12 @@ ASGI middleware that serves every HTML page as zh-CN.
 Gradio picks its interface language from the browser's, so an English browser would get "Clear", "Copy
 message" and "Like". The middleware marks each page `lang="zh-CN"` and makes the page report zh-CN to
 Gradio before its scripts run; `I18N` fills the keys Gradio's own zh-CN table lacks. The same script copies
-an answer's plain text (the hidden `.plain-text` of its message) when its copy button is pressed.
+an answer's plain text (the hidden `.plain-text` of its message) when its copy button is pressed, asks a
+suggested question when it is tapped, reads a finished answer out to screen readers once, and lets a phone
+number open the dialer in place.
+
+The style sheet keeps text contrast at 4.5:1 or more and focus visible (WCAG 2.1 AA, GB/T 37668), and lays the
+tables out as cards on a phone.
 """
 
 from __future__ import annotations
@@ -12,20 +17,74 @@ from __future__ import annotations
 import gradio as gr
 
 CSS = """
+/* Text contrast at least 4.5:1 (WCAG 2.1 AA, GB/T 37668): Gradio's orange accent on white is 2.8:1, this blue
+   6.7:1; subdued greys darkened to 7:1 or more. */
+.gradio-container {
+  --color-accent: #1d4ed8; --color-accent-soft: #dbeafe; --button-primary-background-fill: #1d4ed8;
+  --button-primary-background-fill-hover: #1e40af; --button-primary-border-color: #1d4ed8;
+  --button-primary-border-color-hover: #1e40af; --button-primary-text-color: #ffffff;
+  --button-primary-text-color-hover: #ffffff; --link-text-color: #1d4ed8; --link-text-color-hover: #1e40af;
+  --link-text-color-visited: #5b21b6; --link-text-color-active: #1e40af; --body-text-color-subdued: #4b5563;
+  --block-info-text-color: #4b5563; --block-label-text-color: #374151; --input-placeholder-color: #6b7280;
+  --slider-color: #1d4ed8; --checkbox-background-color-selected: #1d4ed8; --loader-color: #1d4ed8;
+}
+.gradio-container .min_value, .gradio-container .max_value {color: #4b5563 !important}
+/* Gradio fades every chat message to 80 % opacity, which takes the text below 4.5:1. */
+#chat .chatbot.md {opacity: 1}
+/* Focus visible on everything reachable by keyboard. */
+.gradio-container a:focus-visible, .gradio-container button:focus-visible, .gradio-container summary:focus-visible,
+.gradio-container input:focus-visible, .gradio-container textarea:focus-visible,
+.gradio-container [role=tab]:focus-visible, .gradio-container [tabindex]:focus-visible {
+  outline: 3px solid #1d4ed8 !important; outline-offset: 2px !important;
+}
+.sr-only {position:absolute !important; width:1px; height:1px; padding:0; margin:-1px; overflow:hidden;
+  clip:rect(0,0,0,0); white-space:nowrap; border:0}
+#chat a, .gradio-container .source a {color:#1d4ed8}
+a.tel {font-weight:600; white-space:nowrap}
 .answer-sources {margin-top:10px; border-top:1px solid #e5e5e5; padding-top:6px}
-.sources-title {font-weight:600; font-size:14px; margin:4px 0}
-.source {border:1px solid #ddd; border-radius:8px; padding:8px 10px; margin:8px 0; font-size:14px; line-height:1.6}
-.source-current {outline:2px solid #f0a020}
-.source-head {font-weight:600} .source-section {color:#555; font-size:13px; margin:2px 0 6px}
-.source mark {background:#ffe58f; padding:0 1px} .contact {color:#0b6b3a; margin:4px 0}
-.source-text {max-height:240px; overflow-y:auto}
-.full-link {font-size:13px} .muted {color:#888}
+.sources-title {font-weight:600; font-size:14px; margin:4px 0; color:#222}
+.source {border:1px solid #ccc; border-radius:8px; padding:8px 10px; margin:8px 0; font-size:14px; line-height:1.6;
+  background:#fff; color:#222}
+.source-current {outline:3px solid #b45309}
+.source-head {font-weight:600}
+.gradio-container .source-section {color:#404040; font-size:13px; margin:2px 0 6px}
+.source .part {font-weight:600}
+.source mark {background:#ffe58f; color:#222; padding:0 1px}
+.gradio-container .contact {color:#065f33; margin:4px 0}
+.source-quote {margin:4px 0}
+.source-more, .source-part {margin:4px 0}
+.source-more > summary, .source-part > summary {cursor:pointer; color:#1d4ed8; font-size:13px; padding:2px 0}
+.source-more > .source-text, .source-part > .source-text {margin:4px 0 6px; padding-left:8px;
+  border-left:3px solid #ddd}
+.full-link {font-size:13px} .gradio-container .muted {color:#4b5563}
 .plain-text {display:none}
-.copy-answer {font-size:13px; border:1px solid #ccc; border-radius:6px; padding:2px 10px; background:#fafafa}
-#results td {vertical-align:top}
-@media (max-width: 480px) {
+.copy-answer {font-size:13px; border:1px solid #767676; border-radius:6px; padding:2px 10px; background:#fafafa;
+  color:#222}
+.follow-ups {margin-top:8px}
+button.suggested {display:inline-block; text-align:left; border:1px solid #1d4ed8; color:#1d4ed8; background:#fff;
+  border-radius:16px; padding:4px 12px; margin:4px 6px 4px 0; font-size:14px; line-height:1.5; cursor:pointer}
+button.suggested:hover {background:#eff6ff}
+.welcome {text-align:left; max-width:760px; margin:0 auto; padding:8px 4px; color:#222; font-size:15px}
+.welcome p {margin:6px 0}
+.way-in .topic-title {font-size:14px; font-weight:600; margin:12px 0 2px; color:#222}
+#chat .placeholder-content, #chat .placeholder {overflow-y:auto; max-height:100%; align-items:flex-start}
+/* Tables that fit: a table on a desktop, a card a row on a phone (rag/app/tables.py). */
+table.fits {width:100%; border-collapse:collapse; font-size:14px; table-layout:fixed; color:#222}
+table.fits caption {text-align:left; font-weight:600; padding:4px 0 8px}
+table.fits th, table.fits td {border-bottom:1px solid #ddd; padding:6px 8px; vertical-align:top; text-align:left;
+  overflow-wrap:anywhere}
+table.fits th {background:#f3f4f6}
+table.fits .cell-label {display:none}
+table.fits .col-rank {width:3em} table.fits .col-title {width:22%} table.fits .col-path {width:22%}
+table.fits .col-dept {width:11%} table.fits .col-short {width:8%}
+@media (max-width: 640px) {
   #chat {height:70vh !important}
-  .source-text {max-height:180px}
+  table.fits, table.fits tbody, table.fits tr, table.fits td {display:block; width:100% !important}
+  table.fits thead {display:none}
+  table.fits caption {display:block; width:100%}
+  table.fits tr {border:1px solid #ccc; border-radius:8px; margin:8px 0; padding:6px 10px}
+  table.fits td {border:none; padding:2px 0}
+  table.fits .cell-label {display:inline-block; min-width:4.5em; margin-right:6px; color:#404040; font-weight:600}
 }
 """
 
@@ -78,6 +137,42 @@ HEAD_SCRIPT = r"""<script>
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
+  // A suggested question is asked as if typed: put in the box, then 提问. Focus goes to the box, since the
+  // button may leave the page (the welcome goes once the chat has a message).
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest ? event.target.closest('button.suggested') : null;
+    var box = document.querySelector('#question textarea');
+    var ask = document.querySelector('#ask');
+    if (!button || !box || !ask) { return; }
+    box.value = button.textContent;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    box.focus();
+    setTimeout(function () { ask.click(); }, 50);  // after Gradio has read the input event
+  });
+  // A finished answer (its message ends with .answer-done) is read out once, as text, through the page's own
+  // status region; the chat log's own live region would read every streamed piece, so it is silenced.
+  var announced = 0;
+  function announce() {
+    var log = document.querySelector('#chat [role=log]');
+    if (log && log.getAttribute('aria-live') !== 'off') { log.setAttribute('aria-live', 'off'); }
+    var done = document.querySelectorAll('#chat .answer-done');
+    var status = document.getElementById('answer-status');
+    if (status && done.length > announced) {
+      var message = done[done.length - 1].closest('.message-content');
+      if (message) {
+        var copy = message.cloneNode(true);
+        copy.querySelectorAll('.answer-sources, .answer-extra').forEach(function (e) { e.remove(); });
+        status.textContent = '回答：' + copy.textContent.replace(/\s+/g, ' ').trim();
+      }
+    }
+    announced = done.length;
+  }
+  // A phone number opens the dialer in place: no new tab (Gradio opens every link in a message in one).
+  function dialInPlace(root) {
+    root.querySelectorAll('a[href^="tel:"][target]').forEach(function (a) {
+      a.removeAttribute('target'); a.removeAttribute('rel');
+    });
+  }
   // Gradio writes some accessible names and tooltips in English whatever the language ("bot's message:
   // <the raw markup>", "Scroll down", "Copy table data", "range slider for …"). They are renamed as they appear.
   var NAMES = {
@@ -130,7 +225,9 @@ HEAD_SCRIPT = r"""<script>
   new MutationObserver(function () {
     if (pending) { return; }
     pending = true;
-    requestAnimationFrame(function () { pending = false; rename(document.body); followLatest(); });
+    requestAnimationFrame(function () {
+      pending = false; rename(document.body); followLatest(); announce(); dialInPlace(document.body);
+    });
   }).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
                                           attributeFilter: ['aria-label', 'title']});
 })();

@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
 import re
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
-from rag.app import ClauseLookup, StaffHandlers
-from rag.app.present import plain_text
+from rag.answer import Answer, Answerer, Decision
+from rag.answer.sources import Sources
+from rag.app import DOCUMENT_COLUMNS, ClauseLookup, StaffHandlers
+from rag.app.lookup import results_table
+from rag.app.phones import link_phones
+from rag.app.present import answer_message, answer_text, document_page, plain_text
+from rag.app.suggest import OFFICIAL_TOPIC, candidates, phrase
+from rag.config import Settings
+from rag.index import PolicyIndex
+from rag.index.bm25 import BM25Index
+from rag.index.store import DocumentRecord
+from rag.retrieve import Hit, Searcher
 from rag.staff import StaffAccounts, verify_password
+from rag.text import Tokenizer, to_traditional
 from rag.text.normalize import to_simplified
 
 from ..conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
@@ -50,8 +63,7 @@ def test_the_citizen_page_exposes_no_way_to_change_the_corpus(policy_app, live_u
 
     # Every handler the page holds, private ones included: none of them stages, publishes or deletes.
     handlers = {f.fn.__name__ for f in build_citizen_ui(policy_app).fns.values()}
-    assert handlers <= {"chat", "rate", "reset", "clause_search", "clause_context", "<lambda>", "api_ask",
-                        "api_search", "load_example"}, handlers  # load_example: gr.Examples filling the box
+    assert handlers <= {"chat", "rate", "reset", "clause_search", "visit", "api_ask", "api_search"}, handlers
 
     client = Client(live_url, verbose=False)
     api = client.view_api(return_format="dict", print_info=False)
@@ -263,11 +275,11 @@ def test_the_copy_text_is_plain(policy_app):
 def test_a_refusal_points_to_the_place_asked_or_to_12345(policy_app):
     history, *_ = last_message(policy_app, "北京购房补贴是多少？")
     message = history[-1]["content"]
-    assert "12345" in message and "class='source'" not in message  # no other place's clauses, no other phone
-    assert not re.search(r"\d{3,4}-\d{7,8}", message)
+    assert "href='tel:12345'" in message and "class='source'" not in message  # no other place's clauses or phone
+    assert not re.search(r"\d{3,4}-\d{7,8}", message) and "suggested" not in message
     history, *_ = last_message(policy_app, "共青城的房产税怎么减免？")
     message = history[-1]["content"]
-    assert "未找到" in message and "0792-4357300" in message.split("<div")[0]
+    assert "没有找到" in message and "href='tel:07924357300'" in message.split("<div")[0]
     related = re.findall(r"《([^》]+)》[^<]*</div>", message)  # a card: 《title》, then its date issued if known
     assert related and all(title.startswith("共青城") for title in related)
 
@@ -308,24 +320,22 @@ def test_feedback_rates_any_answer_and_clears_the_comment(policy_app):
 @pytest.mark.model
 def test_clause_lookup_keeps_departments_in_view_and_names_its_csv(policy_app):
     lookup = ClauseLookup(policy_app)
-    rows, chunk_ids, csv_path, message = lookup.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
-    assert rows[0][2] == "三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰"
-    assert rows[0][3] == "市工信局" and rows[0][4] == "市住建局、市发改委、市城管局"
-    assert rows[0][5].endswith("…") and len(rows[0][5]) <= 37  # the table shows a preview; a click shows all
+    table, csv_path, message = lookup.clause_search("建材行业 牵头", [], "", "", "", 5, "hybrid")
+    first = table.split("<tr>")[2]  # the header row, then the first result
+    assert "三、重点任务 › (二)工业领域碳达峰行动 › 2.推动建材行业碳达峰" in first
+    assert "市工信局" in first and "市住建局、市发改委、市城管局" in first
+    assert f"href='/document/{SEEDS['ruijin']}?start=" in first  # the title opens the document at the clause
+    assert "牵头：市工信局" in first and "<mark>" in first  # the clause in context, on demand
+    assert "得分" not in table and "按相关程度排列" in message  # order, not a fusion score
     assert re.fullmatch(r"条款检索_建材行业-牵头_\d{8}\.csv", Path(csv_path).name)
     with open(csv_path, encoding="utf-8-sig") as handle:
         exported = list(csv.reader(handle))
-    assert exported[0][:6] == ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容"]
-    assert len(exported) == len(rows) + 1 and "严禁违规新增水泥熟料产能" in exported[1][5]
-
-    class Selected:
-        index = [0, 2]
-
-    context = lookup.clause_context(chunk_ids, Selected())
-    assert "<mark>" in context and "牵头：市工信局" in context
-    district = lookup.clause_search("碳达峰", [], "", "district", "", 10, "bm25")[0]
-    assert {row[1] for row in district} == {"关于《槐荫区碳达峰工作方案》的解读"}
+    assert exported[0] == ["#", "文件", "条款路径", "牵头部门", "配合部门", "条款内容", "chunk_id"]
+    assert len(exported) == 6 and "严禁违规新增水泥熟料产能" in exported[1][5]
+    district = lookup.search("碳达峰", [], "", "district", "", 10, "bm25")
+    assert {h.clause.title for h in district} == {"关于《槐荫区碳达峰工作方案》的解读"}
     assert ("关于《槐荫区碳达峰工作方案》的解读", SEEDS["huaiyin"]) in policy_app.document_choices()
+    assert lookup.clause_search("  ", [], "", "", "", 5, "hybrid") == ("", None, "请输入检索内容。")
 
 
 @pytest.mark.model
@@ -358,3 +368,198 @@ def test_document_pages_show_the_whole_text_with_the_quote_marked(policy_app, li
                             params={"start": start, "end": start + len(quote), "script": "zh-Hant"}).text
     assert "全市新能源汽車達到80萬輛" in traditional and "lang='zh-TW'" in traditional
     assert httpx.get(f"{live_url}document/no-such-document").status_code == 404
+
+
+# -- the page as a public service (issue 22): phones, cards at the quote, refusals once, tables, a way in ----
+# Without the model: an index assembled from the ingested seed documents (no vectors), whose searcher fails the
+# test if it is asked to embed anything.
+
+class NoModel:
+    def encode_queries(self, texts):
+        raise AssertionError(f"the model was asked to embed {texts!r}")
+
+
+@pytest.fixture(scope="module")
+def plain_index(corpus_report) -> PolicyIndex:
+    documents = {d.doc_id: DocumentRecord.from_document(d.document, d.content_hash) for d in corpus_report.documents}
+    clauses = corpus_report.clauses
+    bm25 = BM25Index.build([Tokenizer.for_lexicon().tokenize(c.passage()) for c in clauses])
+    return PolicyIndex(Path("no-index"), {"model": {"id": "none"}}, documents, clauses,
+                       np.zeros((len(clauses), 1), np.float32), dense=None, bm25=bm25)
+
+
+@pytest.fixture(scope="module")
+def plain_answerer(plain_index) -> Answerer:
+    return Answerer(Searcher(plain_index, Settings(), NoModel()))
+
+
+def _clause(index: PolicyIndex, doc: str, heading: str, part: int = 1):
+    return next(c for c in index.clauses if c.doc_id == SEEDS[doc] and c.section_path
+                and c.section_path[-1] == heading and c.part == part)
+
+
+def _cited(index: PolicyIndex, clause, quote: str, **fields) -> Answer:
+    text = index.documents[clause.doc_id].text
+    start = text.index(quote, clause.start)
+    citation = Sources(index).citation(1, clause, start, start + len(quote))
+    return Answer("问题", f"{quote}[1]", False, "zh-Hans", [citation], **fields)
+
+
+def _card(message: str, n: int = 1) -> str:
+    return message.split(f"id='a1-s{n}'>")[1].split("查看全文")[0]
+
+
+def _visible(html_text: str) -> str:
+    return re.sub(r"<[^>]+>", "", html_text)
+
+
+def test_phone_numbers_are_tel_links_wherever_they_are_shown(plain_index, plain_answerer):
+    assert link_phones("咨询电话:0792-4357300。") == (
+        "咨询电话:<a class='tel' href='tel:07924357300'>0792-4357300</a>。")
+    assert "href='tel:12345'" in link_phones("可拨打12345政务服务便民热线", ["12345"])
+    # A quantity, and a mobile no contact list gives, stay text.
+    assert "tel:" not in link_phones("到2025年建成12345根，编号13912345678")
+    gongqingcheng = plain_index.documents[SEEDS["gongqingcheng"]]
+    # An answer quoting the consulting line: the answer's words and its card both dial.
+    consulting = _clause(plain_index, "gongqingcheng", "五、政策咨询")
+    contact = {"name": "共青城市发展和改革委员会", "phone": "0792-4357300", "organisation": None, "source_n": 1}
+    answer = _cited(plain_index, consulting, "咨询电话:0792-4357300", contacts=[contact])
+    answer.answer += "\n如需进一步咨询，可联系共青城市发展和改革委员会，电话0792-4357300。"
+    message = answer_message(answer, plain_index, 1)
+    spoken, card = message.split("<div class='answer-sources'>")[0], _card(message)
+    assert spoken.count("href='tel:07924357300'") == 2 and "href='tel:07924357300'" in card
+    # A refusal: the asked place's office, one tap away.
+    intent = plain_answerer.analyse("共青城的房产税怎么减免？")
+    hits = [Hit(i, 1.0, c) for i, c in enumerate(
+        [c for c in plain_index.clauses if c.doc_id == gongqingcheng.doc_id], 1)]
+    refusal = plain_answerer.refusals.refuse(intent, hits, "absent", Decision("answered", probability=0.01))
+    assert "href='tel:07924357300'>0792-4357300</a>" in answer_text(refusal, 1)
+    # The document page.
+    page = document_page(plain_index, gongqingcheng.doc_id, None, None, "zh-Hans", "s2tw")
+    assert "<a class='tel' href='tel:07924357300'>0792-4357300</a>" in page
+
+
+def test_a_card_opens_at_the_quote_with_the_rest_of_the_clause_a_tap_away(plain_index):
+    # A long clause of the 瑞金 plan (423 characters), quoted from its second half.
+    clause = _clause(plain_index, "ruijin", "1.推动运输装备低碳转型")
+    text = plain_index.documents[clause.doc_id].text[clause.start:clause.end]
+    sentence = [s for s in re.split(r"(?<=[。;])", text) if s][-2]
+    quote = sentence[2:].rstrip("。;")  # a quote that starts inside its sentence
+    message = answer_message(_cited(plain_index, clause, quote), plain_index, 1)
+    card = _card(message)
+    opening = card.split("<div class='source-quote'>")[1].split("</div>")[0]
+    assert opening.startswith("…" + html.escape(sentence[:2]) + "<mark>")  # the quote's own sentence, first
+    assert len(_visible(opening)) <= len(sentence) + 2 and quote in _visible(opening)
+    whole = card.split("<summary>查看整条条款</summary>")[1]
+    assert _visible(whole).replace("\n", "").endswith(_visible(html.escape(text[-30:])).replace("\n", ""))
+    # Its heading once: in the path, not again in the body (opening or whole).
+    assert _visible(card.split("<details")[0]).count("1.推动运输装备低碳转型") == 1
+    assert "1.推动运输装备低碳转型" not in whole
+
+
+def test_a_part_of_a_split_clause_says_so_and_shows_its_neighbour(plain_index, plain_answerer):
+    first = _clause(plain_index, "ruijin", "2.加快提升建筑绿色化水平", part=1)
+    second = _clause(plain_index, "ruijin", "2.加快提升建筑绿色化水平", part=2)
+    assert (first.parts, second.parts) == (2, 2)
+    quote = plain_index.documents[first.doc_id].text[first.end - 20:first.end]
+    card = _card(answer_message(_cited(plain_index, first, quote), plain_index, 1))
+    assert "（第1部分/共2部分）" in card and "<summary>查看第2部分</summary>" in card
+    assert html.escape(second.text[:40]) in card.split("查看第2部分")[1]
+    # A refusal's related reading names a path once, whichever parts of it were found.
+    intent = plain_answerer.analyse("瑞金的建筑绿色化怎么补贴？")
+    other = _clause(plain_index, "ruijin", "3.大力优化建筑用能结构")
+    related = plain_answerer.refusals.related(intent, [Hit(1, 1.0, second), Hit(2, 0.9, first), Hit(3, 0.8, other)])
+    assert [c.chunk_id for c in related] == [second.chunk_id, other.chunk_id]
+    # And in the lookup: the two parts' rows say which is which.
+    table = results_table([Hit(1, 1.0, first), Hit(2, 0.9, second)], plain_index)
+    assert "（第1部分/共2部分）" in table and "（第2部分/共2部分）" in table
+
+
+def test_a_refusal_says_it_once_and_lists_each_related_clause_once(plain_index, plain_answerer):
+    gongqingcheng = SEEDS["gongqingcheng"]
+    intent = plain_answerer.analyse("共青城的房产税怎么减免？")
+    hits = [Hit(i, 1.0, c) for i, c in enumerate(
+        [c for c in plain_index.clauses if c.doc_id == gongqingcheng], 1)]
+    refusal = plain_answerer.refusals.refuse(intent, hits, "absent", Decision("answered", probability=0.01))
+    message = answer_message(refusal, plain_index, 1)
+    spoken = message.split("<div class='answer-sources'>")[0]
+    assert spoken.startswith("<strong>这些政策文件中没有找到能回答这个问题的内容。</strong>如需咨询")
+    assert not any(c.section in spoken for c in refusal.related) and "以下条款" not in spoken
+    sections = re.findall(r"<div class='source-section'>([^<]+)", message)
+    assert len(sections) == len(refusal.related) == len(set(sections)) == 3
+    assert "<div class='contact'>" not in message  # whom to call is said once, in the sentence
+    for c in refusal.related:  # a card's body starts after its heading, which the path shows already
+        shown = _card(message, c.n).split("<details")[0]
+        assert _visible(shown).count(c.section.split(" › ")[-1]) == 1
+
+
+def test_suggestions_are_drawn_from_headings(plain_index, plain_answerer):
+    def verb(topic: str) -> bool:
+        return plain_index.tokenizer.tagged(topic)[0][1] == "v"
+
+    assert phrase("瑞金", "2.推动建材行业碳达峰", verb) == "瑞金如何推动建材行业碳达峰？"
+    assert phrase("瑞金", "二、主要目标", verb) == "瑞金的主要目标是什么？"
+    assert phrase("瑞金", "(五)节能减污降碳增效行动", verb, leaf=False) is None  # a banner over its items
+    pool = candidates(plain_index, plain_answerer.catalogue.places)
+    questions = {s.question for s in pool}
+    assert "瑞金如何推动建材行业碳达峰？" in questions and "成都的主要目标是什么？" in questions
+    assert not any("联系人" in q or "政策咨询" in q for q in questions)  # headings over a contact line
+    assert all(q.startswith(("瑞金", "成都", "共青城", "槐荫", "江西")) for q in questions)
+
+
+@pytest.mark.model
+def test_suggested_questions_are_answered_by_the_page(policy_app):
+    """Every question the welcome offers, and the ones offered under answers and a refusal, asked as a citizen
+    would (through the chat, one tap each): none is refused or hedged."""
+    welcome = policy_app.suggestions.welcome()
+    assert len(welcome) >= 4 and all(1 <= len(questions) <= 3 for _, questions in welcome)
+    offered = [q for _, questions in welcome for q in questions]
+    page = policy_app.welcome_page()
+    assert all(f"<button class='suggested' type='button'>{q}</button>" in page for q in offered)
+    for asked in ("成都到2025年新能源车要达到多少辆？", "共青城的房产税怎么减免？"):
+        history, *_, answers = last_message(policy_app, asked)
+        follow_ups = re.findall(r"<button class='suggested' type='button'>([^<]+)</button>", history[-1]["content"])
+        assert 2 <= len(follow_ups) <= 3 and asked not in follow_ups
+        offered += follow_ups
+    history, _, conversation, answers = last_message(policy_app, offered[0])
+    for question in offered:  # in one conversation, as a citizen tapping one after another
+        history, _, conversation, answers = last_message(policy_app, question, history, conversation, answers)
+        assert not answers[-1]["refused"] and answers[-1].get("confidence") != "low", question
+    traditional = to_traditional(offered[-1])
+    history, *_, answers = last_message(policy_app, traditional)
+    assert not answers[-1]["refused"] and answers[-1]["script"] == "zh-Hant"
+
+
+@pytest.mark.model
+def test_a_general_question_gets_no_districts_line(policy_app):
+    history, *_, answers = last_message(policy_app, "碳达峰到底是什么意思？")
+    assert not answers[-1]["refused"] and answers[-1]["contacts"] == []
+    assert "0531" not in history[-1]["content"] and "进一步咨询" not in history[-1]["content"]
+    history, *_, answers = last_message(policy_app, "共青城到2025年单位GDP能耗下降多少")  # a place named: its line
+    assert "电话<a class='tel' href='tel:07924357300'>0792-4357300</a>" in history[-1]["content"]
+
+
+@pytest.mark.model
+def test_the_catalogue_opens_each_document_and_fits_a_phone(policy_app):
+    table = policy_app.document_table()
+    for doc_id, document in policy_app.index.documents.items():
+        assert f"<a href='/document/{doc_id}' target='_blank'>{html.escape(document.title)}</a>" in table
+    header = re.findall(r"<th scope='col'[^>]*>([^<]+)</th>", table)
+    assert header == DOCUMENT_COLUMNS
+    # Each cell names its column for the phone layout (a card a document).
+    rows = table.split("<tbody>")[1].split("<tr>")[1:]
+    assert len(rows) == len(policy_app.index.documents)
+    assert all(row.count("<span class='cell-label'>") == len(DOCUMENT_COLUMNS) for row in rows)
+
+
+@pytest.mark.model
+def test_the_welcome_offers_the_published_official_answers_first(own_app):
+    clause = _clause(own_app.index, "ruijin", "2.推动建材行业碳达峰")
+    drafted = own_app.officials.draft("瑞金建材企业可以找谁咨询碳达峰政策？", "请咨询市工信局。",
+                                      [clause.chunk_id], STAFF_USER, own_app.index)
+    assert own_app.suggestions.welcome()[0][0] != OFFICIAL_TOPIC  # a draft is not served, so not offered
+    own_app.officials.approve(drafted.id, "li")
+    topic, questions = own_app.suggestions.welcome()[0]
+    assert (topic, questions) == (OFFICIAL_TOPIC, ["瑞金建材企业可以找谁咨询碳达峰政策？"])
+    *_, answers = last_message(own_app, questions[0])
+    assert answers[-1]["mode"] == "official"
