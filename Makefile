@@ -69,11 +69,19 @@ eval-ncp: install
 
 # The browser test drives Debian's Chromium (Playwright's own browser download cannot work here) and needs
 # CJK fonts for readable screenshots. Installed when missing and we are root; otherwise the test says it is
-# skipped and why.
+# skipped and why. Its accessibility check loads axe-core (the npm package, pinned) into the pages: installed
+# into .axe/ (git-ignored) with npm, itself installed from Debian when missing and we are root.
+AXE_VERSION := 4.14.1
+AXE_PACKAGE := .axe/node_modules/axe-core/package.json
 browser:
 	@command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q . || \
 	{ [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	  chromium fonts-noto-cjk) >/dev/null 2>&1; } || echo "chromium could not be installed: the browser test will be skipped"
+	@grep -qs '"version": "$(AXE_VERSION)"' $(AXE_PACKAGE) || \
+	{ command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null 2>&1; }; \
+	  npm install --prefix .axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION) >/dev/null 2>&1; } || \
+	echo "axe-core could not be installed: the browser test's accessibility check will be skipped"
 
 # Lint first (ruff: pycodestyle, pyflakes, import order; line length 120), then every test.
 test: install browser
@@ -86,4 +94,4 @@ test-fast: install
 	$(PY) -m pytest -q -m "not model"
 
 clean:
-	rm -rf $(VENV) index index-noheader index-full index-full-noheader .pytest_cache .index*.lock
+	rm -rf $(VENV) .axe index index-noheader index-full index-full-noheader .pytest_cache .index*.lock

@@ -31,6 +31,10 @@ CSS = """
 .gradio-container .min_value, .gradio-container .max_value {color: #4b5563 !important}
 /* Gradio fades every chat message to 80 % opacity, which takes the text below 4.5:1. */
 #chat .chatbot.md {opacity: 1}
+/* The chat's clear button sits in a strip of its own above the log, not over the messages scrolling by. */
+#chat .wrapper {display:flex; flex-direction:column}
+#chat .wrapper > .top-panel {position:static; align-self:flex-end; flex:none}
+#chat .wrapper > .bubble-wrap {flex:1 1 auto; min-height:0}
 /* Focus visible on everything reachable by keyboard. */
 .gradio-container a:focus-visible, .gradio-container button:focus-visible, .gradio-container summary:focus-visible,
 .gradio-container input:focus-visible, .gradio-container textarea:focus-visible,
