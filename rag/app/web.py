@@ -109,6 +109,14 @@ HEAD_SCRIPT = r"""<script>
     Object.defineProperty(navigator, 'language', {get: function () { return 'zh-CN'; }});
     Object.defineProperty(navigator, 'languages', {get: function () { return ['zh-CN']; }});
   } catch (e) {}
+  // Light only: the page's colours are chosen and checked for contrast on white; Gradio would otherwise follow a
+  // dark system setting into a dark theme these colours were never checked against.
+  if (window.matchMedia) {
+    var media = window.matchMedia.bind(window);
+    window.matchMedia = function (query) {
+      return /prefers-color-scheme:\s*dark/.test(query) ? media('not all') : media(query);
+    };
+  }
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) { return navigator.clipboard.writeText(text); }
     var area = document.createElement('textarea');

@@ -51,10 +51,10 @@ def browser():
     playwright.stop()
 
 
-def _page(browser, url: str, width: int):
+def _page(browser, url: str, width: int, color_scheme: str = "light"):
     # An English browser: the pages must be Chinese whatever the visitor's browser language.
     context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, locale="en-US",
-                                  accept_downloads=True)
+                                  accept_downloads=True, color_scheme=color_scheme)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
     return context, context.new_page()
 
@@ -424,8 +424,9 @@ def _axe(page) -> list[dict]:
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_the_citizen_page_passes_axe_core(browser, live_url, width):
     """axe-core (the npm package, pinned by the Makefile) on the chat, an answer, a refusal, the lookup and the
-    catalogue: no serious or critical violation of WCAG 2.1 A/AA (the public-website standard GB/T 37668 asks
-    for the same). Every violation found, of any impact, is written to eval/reports/app/axe-<width>.json."""
+    catalogue, and on the chat for a system set to dark: no serious or critical violation of WCAG 2.1 A/AA (the
+    public-website standard GB/T 37668 asks for the same). Every violation found, of any impact, is written to
+    eval/reports/app/axe-<width>.json."""
     if not (AXE / "axe.min.js").exists():
         pytest.skip("axe-core is not installed (make test installs it: npm install --prefix .axe axe-core, pinned "
                     "in the Makefile; it needs npm): accessibility check skipped")
@@ -447,6 +448,15 @@ def test_the_citizen_page_passes_axe_core(browser, live_url, width):
         _open_tab(page, "文件目录")
         page.wait_for_selector("#documents table", timeout=30000)
         found["catalogue"] = _axe(page)
+    finally:
+        context.close()
+    # A visitor whose system is set to dark gets the same light page its colours were checked on.
+    context, page = _page(browser, live_url, width, color_scheme="dark")
+    try:
+        page.goto(live_url, wait_until="load")
+        page.wait_for_selector("#chat .way-in button.suggested", timeout=60000)
+        assert not page.evaluate("document.body.classList.contains('dark')")
+        found["chat, system set to dark"] = _axe(page)
     finally:
         context.close()
     report = {"axe_core": version, "tags": AXE_TAGS, "width": width, "violations": found}
