@@ -514,6 +514,7 @@ def test_suggested_questions_are_answered_by_the_page(policy_app):
     welcome = policy_app.suggestions.welcome()
     assert len(welcome) >= 4 and all(1 <= len(questions) <= 3 for _, questions in welcome)
     offered = [q for _, questions in welcome for q in questions]
+    assert len({to_simplified(q) for q in offered}) == len(offered)  # no question twice, in either script
     page = policy_app.welcome_page()
     assert all(f"<button class='suggested' type='button'>{q}</button>" in page for q in offered)
     for asked in ("成都到2025年新能源车要达到多少辆？", "共青城的房产税怎么减免？"):

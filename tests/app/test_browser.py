@@ -421,15 +421,15 @@ def _axe(page) -> list[dict]:
                                 first: v.nodes[0].target.join(' ')})))""", AXE_TAGS)
 
 
+@pytest.mark.skipif(not (AXE / "axe.min.js").exists(), reason=(
+    "axe-core is not installed (make test installs it: npm install --prefix .axe axe-core, pinned in the Makefile; "
+    "it needs npm): accessibility check skipped"))
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_the_citizen_page_passes_axe_core(browser, live_url, width):
     """axe-core (the npm package, pinned by the Makefile) on the chat, an answer, a refusal, the lookup and the
     catalogue, and on the chat for a system set to dark: no serious or critical violation of WCAG 2.1 A/AA (the
     public-website standard GB/T 37668 asks for the same). Every violation found, of any impact, is written to
     eval/reports/app/axe-<width>.json."""
-    if not (AXE / "axe.min.js").exists():
-        pytest.skip("axe-core is not installed (make test installs it: npm install --prefix .axe axe-core, pinned "
-                    "in the Makefile; it needs npm): accessibility check skipped")
     version = json.loads((AXE / "package.json").read_text(encoding="utf-8"))["version"]
     context, page = _page(browser, live_url, width)
     found = {}
