@@ -18,6 +18,7 @@ from ..text import (
     is_traditional,
     names_a_province_or_city,
     normalize_query,
+    normalize_question,
     strip_suffix,
     without_places,
 )
@@ -106,7 +107,7 @@ def analyse(question: str, known_places: frozenset[str] = frozenset(), tokenizer
     cuts words as the index it is asked of does (its department names kept whole; jieba's own words alone when
     not given)."""
     tokenizer = tokenizer or Tokenizer.for_lexicon()
-    normalized = normalize_query(question)
+    normalized = normalize_question(question)
     found = list(place_names(normalized, known_places, tokenizer))
     # jieba does not know every county-level place (共青城, 槐荫区): the corpus's own places count too.
     for place in known_places:

@@ -16,7 +16,7 @@ import numpy as np
 from ..config import Settings
 from ..index import IndexUnavailable, PolicyIndex, top_rows
 from ..ingest import Clause
-from ..text import PlaceCatalogue, normalize_query, prepare_question
+from ..text import PlaceCatalogue, normalize_question, prepare_question
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
@@ -87,7 +87,7 @@ def search_request(query: str, k: int, mode: str, normalized: bool = False) -> t
     says the caller already did: the answerer's question was, once, when it was analysed), k bounded."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
-    return query if normalized else normalize_query(prepare_question(query)[0]), min(int(k), MAX_K)
+    return query if normalized else normalize_question(prepare_question(query)[0]), min(int(k), MAX_K)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from .normalize import (
     is_traditional,
     normalize_chars,
     normalize_query,
+    normalize_question,
     prepare_question,
     strip_pinyin,
     to_simplified,
@@ -27,7 +28,7 @@ from .vocabulary import GREETINGS, QUESTION_WORDS, STOPWORDS, SYNONYMS, VOCABULA
 __all__ = [
     "GAZETTEER", "GREETINGS", "OPENING_CHARS", "PlaceCatalogue", "QUESTION_WORDS", "STOPWORDS", "SYNONYMS",
     "TRADITIONAL_VARIANTS", "Tokenizer", "VOCABULARY_VERSION", "document_places", "is_traditional",
-    "names_a_province_or_city", "normalize_chars", "normalize_query", "prepare_question", "region_places",
-    "strip_pinyin", "strip_suffix", "to_simplified", "to_traditional", "traditional_variant",
+    "names_a_province_or_city", "normalize_chars", "normalize_query", "normalize_question", "prepare_question",
+    "region_places", "strip_pinyin", "strip_suffix", "to_simplified", "to_traditional", "traditional_variant",
     "without_places",
 ]

@@ -90,6 +90,16 @@ def normalize_query(text: str) -> str:
     return to_simplified(strip_pinyin(normalize_chars(text))).strip()
 
 
+def normalize_question(text: str) -> str:
+    """normalize_query for a question as typed: a symbol with no plain form (an emoji, a dingbat, a stray sign
+    from another script) is a break between words, not part of one, so noise around 成都 leaves 成都 as it was
+    for the tokenizer, the encoder and BM25. Symbols that fold to letters or digits (㎡, ℃) stay."""
+    text = normalize_query(text)
+    broken = "".join(" " if unicodedata.category(ch) == "So" and unicodedata.normalize("NFKC", ch) == ch else ch
+                     for ch in text)
+    return " ".join(broken.split()) if broken != text else text
+
+
 def is_traditional(text: str) -> bool:
     """True when converting to Simplified changes the text: the asker wrote Traditional characters."""
     return to_simplified(text) != text

@@ -29,3 +29,12 @@ def test_policy_vocabulary_and_traditional_text_meet_the_same_tokens():
     base = Tokenizer.for_lexicon()
     assert "碳达峰" in base.tokenize("碳達峰")
     assert base.tokenize("新能源車") == base.tokenize("新能源车")
+
+
+def test_symbols_around_a_question_are_breaks_not_words():
+    """The hypothesis example that answered 成都's question from 瑞金: Arabic signs glued to the question."""
+    from rag.text import normalize_question
+
+    assert normalize_question("۽成都到2025年新能源车要达到多少辆？؎۽") == "成都到2025年新能源车要达到多少辆？"
+    assert normalize_question("成都🚗新能源车") == "成都 新能源车"
+    assert normalize_question("建筑面积100㎡以上") == "建筑面积100㎡以上"  # a unit sign stays part of its number
