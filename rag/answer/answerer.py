@@ -55,7 +55,7 @@ class Answerer:
         self.judge = Judge(self.scorer, load_reader(self.settings) if reader is True else (reader or None),
                            self.sources)
         quoter = Quoter(self.sources, self.terms, self.judge.refuse_threshold)
-        self.replies = Replies(self.sources, quoter, self.judge.version)
+        self.replies = Replies(self.sources, quoter, self.judge.version, self.catalogue.documents_of_places)
         self.refusals = Refusals(searcher, self.sources, self.catalogue, self.settings, self.judge.version)
         self.comparer = Comparer(searcher, self.catalogue, self.scored, self.judge, self.sources, quoter,
                                  self.replies, self.refusals)

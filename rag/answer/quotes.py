@@ -14,6 +14,9 @@ MAX_QUOTE = 150
 # A quote grown by its lead or its neighbours stays readable: at most this long.
 MAX_SPAN = 3 * MAX_QUOTE
 SEGMENT = re.compile(r"[^，,]+[，,]?")
+OPENING = "（(〔[【《“‘「"
+LEADING = "，。；、,;:：）)〕]】》”’」！？!?"
+TRAILING = "，、；,;:："
 
 
 def trim(text: str, offset: int, intent: Intent, terms: TermStatistics) -> tuple[int, int]:
@@ -71,3 +74,17 @@ class Quoter:
         # A neighbour counts when it is itself above the refusal line and not far below the best.
         floor = max(self.refuse_threshold, best.probability / 2)
         return with_siblings(text, best, options, start, end, floor)
+
+
+def whole_words(text: str, start: int, end: int, lo: int, hi: int, bounds) -> tuple[int, int]:
+    """A reader's span [start, end) of text[lo:hi] widened to whole words (`bounds`: a tokenizer's word offsets of
+    a string): the span head works on subword tokens, and 全面贯 or 第七十五 stopped inside the word; then no
+    opening bracket or comma at its end and no punctuation at its start (国发〔 reads as a fact cut short)."""
+    cuts = [lo + at for at in bounds(text[lo:hi])]
+    start = max((at for at in cuts if at <= start), default=start)
+    end = min((at for at in cuts if at >= end), default=end)
+    while end > start and (text[end - 1] in OPENING or text[end - 1] in TRAILING or text[end - 1].isspace()):
+        end -= 1
+    while start < end and (text[start] in LEADING or text[start].isspace()):
+        start += 1
+    return start, end

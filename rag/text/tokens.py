@@ -59,6 +59,13 @@ class Tokenizer:
         """jieba's segmentation (no HMM) of normalised text, in order, nothing removed."""
         return self._jieba.lcut(normalize_query(text).lower(), HMM=False)
 
+    def bounds(self, text: str) -> list[int]:
+        """Where jieba's words (no HMM) of `text`, taken as it is, start and end: offsets into `text`, 0 first."""
+        out = [0]
+        for word in self._jieba.lcut(text, HMM=False):
+            out.append(out[-1] + len(word))
+        return out
+
     def tokenize(self, text: str) -> list[str]:
         """Search-mode jieba tokens (words and their sub-words), lower-cased, without punctuation or stopwords.
         No HMM guessing of unknown words: it glues particles on ("车要") differently in questions and clauses."""

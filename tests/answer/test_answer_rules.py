@@ -318,3 +318,32 @@ def test_a_refusal_refers_to_the_place_the_question_is_about_not_the_first_place
     from_beijing = answerer.analyse("我从北京来，共青城的低碳试点有哪些重点任务？")
     assert from_beijing.places[0] == "北京" and not answerer.catalogue.documents_of("北京")
     assert refusals.place_asked_about(from_beijing) == "共青城"
+
+
+def test_a_short_answer_is_widened_to_whole_words(seeds):
+    """The span head works on subword tokens: a span that stops inside 全面贯彻 is read to the word's end, and
+    no span ends on an opening bracket."""
+    from rag.answer.quotes import whole_words
+    from rag.text import Tokenizer
+
+    text = seeds["jiangxi-carbon-peak-neutrality-opinions"].document.text
+    at = text.index("全面贯彻新发展理念")
+    bounds = Tokenizer.for_lexicon().bounds
+    start, end = whole_words(text, at, at + 3, at - 10, at + 20, bounds)
+    assert text[start:end] == "全面贯彻"
+    start, end = whole_words(text, at - 2, at + 4, at - 10, at + 20, bounds)
+    assert text[start:end].endswith("全面贯彻") and not text[start:end].startswith(("，", "、"))
+
+
+def test_an_answer_offers_the_line_of_the_place_asked_never_of_the_document_quoted(answerer, corpus_index, sources):
+    """A question about 成都 answered from 共青城's document is not sent to 共青城's office (review of issue 22)."""
+    replies = Replies(sources, Quoter(sources, TermStatistics(corpus_index), 0.3), "v",
+                      answerer.catalogue.documents_of_places)
+    clause = clause_of(corpus_index, GONGQINGCHENG, "五、政策咨询")
+    citation = sources.whole_clause(1, clause)
+    about_chengdu = replies.answered(analyse("成都落实资金保障", answerer.known_places), "…[1]", [citation],
+                                     Decision("answered"))
+    assert about_chengdu.contacts == []
+    about_gongqingcheng = replies.answered(analyse("共青城落实资金保障", answerer.known_places), "…[1]", [citation],
+                                           Decision("answered"))
+    assert [c["phone"] for c in about_gongqingcheng.contacts] == ["0792-4357300"]
