@@ -192,10 +192,12 @@ def suggested_questions(questions: Sequence[str], heading: str, convert: Callabl
     return f"<div class='follow-ups'><div class='sources-title'>{convert(heading)}</div>{buttons}</div>"
 
 
-def topic_questions(topics: Sequence[tuple[str, Sequence[str]]], convert: Callable[[str], str] = str) -> str:
-    """The way in: common questions grouped by topic (a document, or the staff's official answers)."""
+def topic_questions(topics: Sequence[tuple[str, Sequence[str]]], convert: Callable[[str], str] = str,
+                    level: int = 3) -> str:
+    """The way in: common questions grouped by topic (a document, or the staff's official answers), each topic a
+    heading of `level` (one below the heading it sits under)."""
     groups = "".join(
-        f"<div class='topic'><h3 class='topic-title'>{html.escape(convert(topic))}</h3>"
+        f"<div class='topic'><h{level} class='topic-title'>{html.escape(convert(topic))}</h{level}>"
         + "".join(f"<button class='suggested' type='button'>{html.escape(convert(q))}</button>" for q in questions)
         + "</div>" for topic, questions in topics if questions)
     return f"<div class='way-in'>{groups}</div>" if groups else ""

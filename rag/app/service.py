@@ -38,9 +38,11 @@ from .tables import table
 
 DOCUMENT_COLUMNS = ["标题", "发布机关", "地区", "层级", "日期", "有效期", "条款数", "来源"]
 DOCUMENT_KINDS = ["col-title", "", "", "col-short", "col-short", "", "col-short", "col-short"]
+# Only what every answer does: a consulting line comes with a question naming a place whose document lists one.
 WELCOME_PAGE = ("<div class='welcome'><p><strong>您好！</strong>请直接输入您的问题，简体、繁体均可；"
-                "每条回答下方附原文出处和可一键拨打的咨询电话。</p>{way_in}</div>")
-WAY_IN = "<p>不知道从哪里问起？点一个常见问题试试：</p>{topics}"
+                "回答附原文出处；文件列有咨询电话的，可一键拨打。</p>{way_in}</div>")
+# The lead is the <h2> the topics' <h3> sit under (the page's <h1> is its title).
+WAY_IN = "<h2 class='way-in-lead'>不知道从哪里问起？点一个常见问题试试：</h2>{topics}"
 
 
 def validity(dates: DocumentDates) -> str:
@@ -139,8 +141,8 @@ class PolicyApp:
     def suggested(answer: Answer, question: str, suggestions: Suggestions) -> str:
         """What to offer under a reply: the topics of the welcome under a greeting, two or three checked
         questions near what an answer or a refusal quotes, nothing under an empty message."""
-        if answer.decision.route == "welcome":
-            return topic_questions(suggestions.welcome(), answer.in_script)
+        if answer.decision.route == "welcome":  # in the chat, under the page's <h1>: the topics are <h2>
+            return topic_questions(suggestions.welcome(), answer.in_script, level=2)
         if not answer.decision.asked:
             return ""
         found = suggestions.follow_ups(answer, to_simplified(question))
@@ -148,7 +150,7 @@ class PolicyApp:
 
     def welcome_page(self) -> str:
         """The empty chat's welcome: what the page does, then common questions by topic (each checked)."""
-        topics = topic_questions(self.suggestions.welcome())
+        topics = topic_questions(self.suggestions.welcome(), level=3)
         return WELCOME_PAGE.format(way_in=WAY_IN.format(topics=topics) if topics else "")
 
     def feedback(self, rating: str, comment: str, answer: dict | None) -> str:

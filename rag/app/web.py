@@ -71,6 +71,7 @@ button.suggested:hover {background:#eff6ff}
 .welcome {text-align:left; max-width:760px; margin:0 auto; padding:8px 4px; color:#222; font-size:15px}
 .welcome p {margin:6px 0}
 .way-in .topic-title {font-size:14px; font-weight:600; margin:12px 0 2px; color:#222}
+.welcome .way-in-lead {font-size:15px; font-weight:400; margin:6px 0; color:#222}
 #chat .placeholder-content, #chat .placeholder {overflow-y:auto; max-height:100%; align-items:flex-start}
 /* Tables that fit: a table on a desktop, a card a row on a phone (rag/app/tables.py). */
 table.fits {width:100%; border-collapse:collapse; font-size:14px; table-layout:fixed; color:#222}

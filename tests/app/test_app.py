@@ -20,6 +20,7 @@ from rag.app import DOCUMENT_COLUMNS, ClauseLookup, StaffHandlers
 from rag.app.lookup import results_table
 from rag.app.phones import link_phones
 from rag.app.present import answer_message, answer_text, document_page, plain_text
+from rag.app.service import WELCOME_PAGE
 from rag.app.suggest import OFFICIAL_TOPIC, candidates, phrase
 from rag.config import Settings
 from rag.index import PolicyIndex
@@ -564,3 +565,19 @@ def test_the_welcome_offers_the_published_official_answers_first(own_app):
     assert (topic, questions) == (OFFICIAL_TOPIC, ["瑞金建材企业可以找谁咨询碳达峰政策？"])
     *_, answers = last_message(own_app, questions[0])
     assert answers[-1]["mode"] == "official"
+
+
+def test_the_welcome_promises_only_what_the_page_does():
+    """An answer carries a phone number only when its question names a place whose document lists one: the
+    welcome does not promise one under every answer."""
+    assert "原文出处" in WELCOME_PAGE and not re.search(r"每条回答.*电话", WELCOME_PAGE)
+
+
+@pytest.mark.model
+def test_the_welcome_headings_come_in_order(policy_app):
+    """Under the page's <h1>, the welcome's lead is an <h2> and each topic an <h3>; the topics of a greeting's
+    reply (in the chat, under the <h1>) are <h2>."""
+    levels = [int(n) for n in re.findall(r"<h(\d)", policy_app.welcome_page())]
+    assert levels[0] == 2 and set(levels[1:]) == {3}
+    history, *_ = last_message(policy_app, "你好")
+    assert set(re.findall(r"<h(\d)", history[-1]["content"])) == {"2"}
