@@ -55,7 +55,7 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
         with gr.Tab("政策咨询"):
             conversation, answers = gr.State(None), gr.State([])
             # Gradio's own scroll-to-latest would undo the jump to a source card; rag/app/web.py's script scrolls.
-            # The welcome's common questions are filled in when the page loads (each is asked first, once).
+            # The welcome's common questions are filled in when the page loads (asked when the index was loaded).
             chatbot = gr.Chatbot(label="对话", show_label=False, height=560, elem_id="chat", buttons=[],
                                  autoscroll=False, feedback_options=("Like", "Dislike"),
                                  placeholder=WELCOME_PAGE.format(way_in=""))
@@ -89,7 +89,8 @@ def build_citizen_ui(app: PolicyApp) -> gr.Blocks:
 
         def visit():
             # Each visit sees the documents published so far (staff may have added some since the page was built)
-            # and the welcome's questions as the current documents and official answers answer them.
+            # and the welcome's questions as the current documents and official answers answer them (worked out
+            # once for each, so a visit in this single-slot queue takes milliseconds).
             return (gr.update(choices=app.document_choices()), app.document_table(),
                     gr.update(placeholder=app.welcome_page()))
 

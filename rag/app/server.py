@@ -74,7 +74,6 @@ def main() -> None:
         app = PolicyApp(settings)
     except IndexUnavailable as exc:
         raise SystemExit(f"无法启动：{exc}") from exc
-    app.suggestions.welcome()  # the welcome's questions, asked once now rather than by the first visitor
     server = create_server(app)
     staff = "工作人员后台 /staff/" if app.accounts.configured() else \
         "工作人员后台未启用（.venv/bin/policy-rag staff add 用户名）"

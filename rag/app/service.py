@@ -67,15 +67,20 @@ class PolicyApp:
         self.question_log = QuestionLog(self.settings.question_log_file, self.settings.question_log_days)
         self.question_log.purge()
         self.queue_decisions = QueueDecisions(self.settings.queue_decisions_file)
-        self.reload()
         # Re-indexing after a publish uses the model the searcher already holds: no second load (~1 s, ~0.5 GB).
+        # Made before the first load, which asks it which documents are uploads (the welcome shows them first).
         self.desk = DocumentDesk(self.settings, lambda: self.searcher.encoder(), self.audit,
                                  on_change=self.reload)
+        self.reload()
 
     def reload(self) -> None:
         """A new generation of searcher and answerers over the index on disk; requests already running keep
-        theirs, and each chat session moves to the new one at its next question."""
+        theirs, and each chat session moves to the new one at its next question. The welcome's questions are asked
+        before the swap (~2 s: no visitor waits for them), every other suggested question in the background after
+        it (follow-ups are offered as they are checked)."""
         previous = getattr(self, "searcher", None)
+        if getattr(self, "suggestions", None) is not None:
+            self.suggestions.stop()  # its verdicts are about an index about to be replaced: the new one asks first
         searcher = Searcher.open(self.settings, embedder=previous.embedder if previous else None)
         llm = None
         if self.settings.llm_base_url:
@@ -88,10 +93,12 @@ class PolicyApp:
         extractive.ask(EXAMPLES[0])  # warm: jieba's tagger and the question encoder
         hotline = Hotline(self.officials, OfficialMatcher(searcher.encoder()), self.question_log)
         hotline.withdraw_stale(searcher.index)  # an official answer never quotes text no longer published
-        suggestions = Suggestions(extractive, hotline, self.officials)  # checked when first offered
+        suggestions = Suggestions(extractive, hotline, self.officials, first=self.desk.uploaded(searcher.index))
+        suggestions.welcome()
         with self.lock:
             self.searcher, self.llm, self.answerer, self.extractive = searcher, llm, answerer, extractive
             self.hotline, self.suggestions = hotline, suggestions
+        suggestions.start()
 
     @property
     def index(self) -> PolicyIndex:
@@ -149,7 +156,8 @@ class PolicyApp:
         return suggested_questions(found, "您还可以问", answer.in_script)
 
     def welcome_page(self) -> str:
-        """The empty chat's welcome: what the page does, then common questions by topic (each checked)."""
+        """The empty chat's welcome: what the page does, then common questions by topic (each checked; worked out
+        once an index generation and set of published official answers)."""
         topics = topic_questions(self.suggestions.welcome(), level=3)
         return WELCOME_PAGE.format(way_in=WAY_IN.format(topics=topics) if topics else "")
 

@@ -8,6 +8,9 @@ import hashlib
 import html
 import json
 import re
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -34,8 +37,36 @@ from rag.text.normalize import to_simplified
 from ..conftest import CORPUS, NOTICE, NOTICE_QUESTION, SEEDS, STAFF_PASSWORD, STAFF_USER
 
 
+@pytest.fixture(scope="session")
+def policy_app(policy_app):
+    """The session's app (tests/conftest.py) once its suggested questions are all checked: its check asks the model
+    in the background, and a test here not marked model refuses the model while it runs."""
+    checked(policy_app)
+    return policy_app
+
+
+@pytest.fixture
+def own_app(own_app):
+    """A test's own app (tests/conftest.py) whose background check ends with the test, rather than asking the
+    model on in later tests (some of which refuse it)."""
+    yield own_app
+    own_app.suggestions.stop(wait=True)
+
+
 def last_message(policy_app, question, history=None, conversation=None, answers=None):
     return list(policy_app.chat(question, history or [], conversation, answers or []))[-1]
+
+
+def checked(app):
+    """The app's suggestions once every candidate question has been asked (a background thread asks them after
+    each load of the index; until then a follow-up not yet checked is not offered)."""
+    assert app.suggestions.wait(timeout=600), "the suggestions were not checked in time"
+    return app.suggestions
+
+
+def offered_in(message: str) -> list[str]:
+    """The questions a chat message offers one tap away."""
+    return re.findall(r"<button class='suggested' type='button'>([^<]+)</button>", message)
 
 
 # -- the citizen page can change nothing; the staff page needs a login --------------------------------------
@@ -512,7 +543,7 @@ def test_suggestions_are_drawn_from_headings(plain_index, plain_answerer):
 def test_suggested_questions_are_answered_by_the_page(policy_app):
     """Every question the welcome offers, and the ones offered under answers and a refusal, asked as a citizen
     would (through the chat, one tap each): none is refused or hedged."""
-    welcome = policy_app.suggestions.welcome()
+    welcome = checked(policy_app).welcome()
     assert len(welcome) >= 4 and all(1 <= len(questions) <= 3 for _, questions in welcome)
     offered = [q for _, questions in welcome for q in questions]
     assert len({to_simplified(q) for q in offered}) == len(offered)  # no question twice, in either script
@@ -520,7 +551,7 @@ def test_suggested_questions_are_answered_by_the_page(policy_app):
     assert all(f"<button class='suggested' type='button'>{q}</button>" in page for q in offered)
     for asked in ("成都到2025年新能源车要达到多少辆？", "共青城的房产税怎么减免？"):
         history, *_, answers = last_message(policy_app, asked)
-        follow_ups = re.findall(r"<button class='suggested' type='button'>([^<]+)</button>", history[-1]["content"])
+        follow_ups = offered_in(history[-1]["content"])
         assert 2 <= len(follow_ups) <= 3 and asked not in follow_ups
         offered += follow_ups
     history, _, conversation, answers = last_message(policy_app, offered[0])
@@ -556,15 +587,44 @@ def test_the_catalogue_opens_each_document_and_fits_a_phone(policy_app):
 
 @pytest.mark.model
 def test_the_welcome_offers_the_published_official_answers_first(own_app):
-    clause = _clause(own_app.index, "ruijin", "2.推动建材行业碳达峰")
+    """The official answers served right now, the most recently approved first, none repeated among the headings'
+    questions."""
+    building = _clause(own_app.index, "ruijin", "2.推动建材行业碳达峰")
     drafted = own_app.officials.draft("瑞金建材企业可以找谁咨询碳达峰政策？", "请咨询市工信局。",
-                                      [clause.chunk_id], STAFF_USER, own_app.index)
-    assert own_app.suggestions.welcome()[0][0] != OFFICIAL_TOPIC  # a draft is not served, so not offered
+                                      [building.chunk_id], STAFF_USER, own_app.index)
+    headings = own_app.suggestions.welcome()
+    assert headings[0][0] != OFFICIAL_TOPIC  # a draft is not served, so not offered
+    assert "瑞金的主要目标是什么？" in dict(headings)["瑞金市碳达峰实施方案"]
     own_app.officials.approve(drafted.id, "li")
     topic, questions = own_app.suggestions.welcome()[0]
     assert (topic, questions) == (OFFICIAL_TOPIC, ["瑞金建材企业可以找谁咨询碳达峰政策？"])
     *_, answers = last_message(own_app, questions[0])
     assert answers[-1]["mode"] == "official"
+    # Staff answer a heading's own question: offered once, as theirs, and before the older official answer.
+    targets = own_app.officials.draft("瑞金的主要目标是什么？", "到2025年……", [_clause(own_app.index, "ruijin",
+                                      "二、主要目标").chunk_id], STAFF_USER, own_app.index)
+    own_app.officials.approve(targets.id, "li")
+    welcome = own_app.suggestions.welcome()
+    assert welcome[0] == (OFFICIAL_TOPIC, ["瑞金的主要目标是什么？", "瑞金建材企业可以找谁咨询碳达峰政策？"])
+    assert [q for _, questions in welcome for q in questions].count("瑞金的主要目标是什么？") == 1
+
+
+@pytest.mark.model
+def test_the_welcome_is_worked_out_once_until_staff_change_what_is_published(own_app, monkeypatch):
+    """Each visit reads the welcome as it was worked out for this index and these official answers: no official
+    answer matched again, no question embedded, until staff approve or withdraw one."""
+    clause = _clause(own_app.index, "ruijin", "2.推动建材行业碳达峰")
+    served = own_app.officials.draft("瑞金建材企业可以找谁咨询碳达峰政策？", "请咨询市工信局。",
+                                     [clause.chunk_id], STAFF_USER, own_app.index)
+    own_app.officials.approve(served.id, "li")
+    page = own_app.welcome_page()
+    assert "瑞金建材企业可以找谁咨询碳达峰政策？" in page
+    matched = []
+    official = own_app.hotline.official
+    monkeypatch.setattr(own_app.hotline, "official", lambda *args: matched.append(args) or official(*args))
+    assert own_app.welcome_page() == page and not matched
+    own_app.officials.withdraw(served.id, "li")
+    assert "瑞金建材企业可以找谁咨询碳达峰政策？" not in own_app.welcome_page()
 
 
 def test_the_welcome_promises_only_what_the_page_does():
@@ -581,3 +641,140 @@ def test_the_welcome_headings_come_in_order(policy_app):
     assert levels[0] == 2 and set(levels[1:]) == {3}
     history, *_ = last_message(policy_app, "你好")
     assert set(re.findall(r"<h(\d)", history[-1]["content"])) == {"2"}
+
+
+@pytest.mark.model
+def test_a_withdrawn_official_answer_leaves_no_suggestion_behind(own_app):
+    """A suggestion is judged by the answerer's own answer: while staff served 瑞金如何组织实施？ it was answered,
+    but once they withdraw it the page answers it from another section, so it must not be offered then."""
+    question = "瑞金如何组织实施？"
+    served = own_app.officials.draft(question, "各单位按本方案抓好落实。",
+                                     [_clause(own_app.index, "ruijin", "五、组织实施").chunk_id], STAFF_USER,
+                                     own_app.index)
+    own_app.officials.approve(served.id, "li")
+    near = "瑞金如何落实财税金融政策？"  # quotes 四、政策保障, next to 五、组织实施
+    last_message(own_app, near)
+    own_app.suggestions.welcome()
+    own_app.officials.withdraw(served.id, "li")
+    pool = {s.question: s for s in checked(own_app).pool}
+    history, *_ = last_message(own_app, near)
+    offered = offered_in(history[-1]["content"]) + [q for _, qs in own_app.suggestions.welcome() for q in qs]
+    assert offered
+    for asked in offered:  # each answered, unhedged, from its heading's document and first-level section
+        answer = own_app.api_ask(asked)
+        quoted = answer["citations"][0]
+        assert not answer["refused"] and answer.get("confidence") != "low", asked
+        heading = pool[asked]
+        assert quoted["doc_id"] == heading.doc_id and quoted["section"].startswith(heading.first_level), asked
+
+
+@pytest.mark.model
+def test_follow_ups_are_looked_up_never_asked_while_a_citizen_waits(policy_app, monkeypatch):
+    """Every candidate question is asked once, in the background, after each load of the index; an answer's
+    follow-ups are only looked up, so the chat asks the answerer once a question, and offers nothing not checked."""
+    from rag.app.suggest import Suggestions
+
+    suggestions = checked(policy_app)
+    assert set(suggestions.verdicts) == {s.question for s in suggestions.pool}
+    asked = []
+    ask = policy_app.extractive.ask
+    monkeypatch.setattr(policy_app.extractive, "ask", lambda *a, **k: asked.append(a[0]) or ask(*a, **k))
+    history, *_ = last_message(policy_app, "成都到2025年新能源车要达到多少辆？")
+    assert asked == ["成都到2025年新能源车要达到多少辆？"] and 2 <= len(offered_in(history[-1]["content"])) <= 3
+    # A generation whose questions have not been checked yet offers none, and asks nothing to find some.
+    unchecked = Suggestions(policy_app.extractive, policy_app.hotline, policy_app.officials)
+    answer = ask("瑞金推动建材行业碳达峰是哪个部门牵头？")
+    asked.clear()
+    assert unchecked.follow_ups(answer, answer.question) == [] and asked == []
+
+
+@pytest.mark.model
+def test_follow_ups_stay_with_the_place_asked_about(policy_app):
+    """A question about 槐荫 that the documents answer only from 瑞金 (hedged) is offered no 瑞金 questions;
+    a question about 瑞金 is offered 瑞金's."""
+    pool = {s.question: s for s in checked(policy_app).pool}
+    places = policy_app.extractive.catalogue
+    for question, place in (("槐荫区如何推动交通运输绿色低碳", "槐荫"), ("瑞金如何落实财税金融政策？", "瑞金")):
+        history, *_ = last_message(policy_app, question)
+        offered = offered_in(history[-1]["content"])
+        assert all(pool[q].doc_id in places.documents_of(place) for q in offered), (question, offered)
+    assert len(offered) >= 2  # 瑞金's own
+
+
+@pytest.mark.model
+def test_a_publish_asks_the_welcome_questions_before_anyone_visits(own_app, tmp_path, monkeypatch):
+    """After staff publish, the new generation's welcome is ready before it is swapped in: a visit asks nothing."""
+    import threading
+
+    note = tmp_path / "welcome-notice.txt"
+    note.write_text(NOTICE, encoding="utf-8")
+    staged, _ = StaffHandlers(own_app).stage([str(note)])
+    own_app.desk.publish(staged, STAFF_USER)
+    asked = []
+    ask = own_app.extractive.ask
+
+    def counted(*args, **kwargs):  # the background check may be asking in its own thread meanwhile
+        if threading.current_thread() is threading.main_thread():
+            asked.append(args[0])
+        return ask(*args, **kwargs)
+
+    monkeypatch.setattr(own_app.extractive, "ask", counted)
+    page = own_app.welcome_page()
+    assert "瑞金市碳达峰实施方案" in page and not asked
+
+
+class Refusing:
+    """An answerer over the seed documents that answers nothing and counts what it was asked, by document."""
+
+    def __init__(self, answerer: Answerer):
+        self.index, self.catalogue = answerer.index, answerer.catalogue
+        self.asked: list[str] = []
+
+    def ask(self, question: str) -> Answer:
+        self.asked.append(question)
+        time.sleep(0.001)  # lets another thread run, as a real ask does
+        return Answer(question, "", True, "zh-Hans")
+
+
+class Answering(Refusing):
+    """An answerer over the seed documents that answers each heading's question from the heading's own clause."""
+
+    def ask(self, question: str) -> Answer:
+        self.asked.append(question)
+        heading = next(s for s in candidates(self.index, self.catalogue.places) if s.question == question)
+        clause = self.index.clauses[heading.row]
+        answer = _cited(self.index, clause, self.index.documents[clause.doc_id].text[clause.start:clause.end][:20])
+        answer.confidence = "high"
+        return answer
+
+
+def test_the_welcome_shows_staff_uploads_first(plain_answerer, tmp_path):
+    """The welcome's documents in a stated order: the staff's uploads (here, as if 槐荫's were one) first, so the
+    eight shown never leave them out, then the corpus by document id."""
+    from rag.app.suggest import Suggestions
+    from rag.staff import AuditLog, Hotline, OfficialAnswers
+
+    officials = OfficialAnswers(tmp_path / "faq.json", AuditLog(tmp_path / "audit.jsonl"))
+    titles = {doc_id: doc.title for doc_id, doc in plain_answerer.index.documents.items()}
+    for first in ([], [SEEDS["huaiyin"]]):
+        welcome = Suggestions(Answering(plain_answerer), Hotline(officials, None), officials, first).welcome()
+        assert [topic for topic, _ in welcome] == [titles[d] for d in first + sorted(set(titles) - set(first))]
+
+
+def test_the_welcome_asks_a_few_headings_a_document_once(plain_answerer, tmp_path):
+    """Where nothing answers, building the welcome asks at most WELCOME_TRIES headings of a document, each once
+    even when two visitors ask for the welcome at the same moment."""
+    from rag.app.suggest import WELCOME_TRIES, Suggestions
+    from rag.staff import AuditLog, Hotline, OfficialAnswers
+
+    refusing = Refusing(plain_answerer)
+    officials = OfficialAnswers(tmp_path / "faq.json", AuditLog(tmp_path / "audit.jsonl"))
+    suggestions = Suggestions(refusing, Hotline(officials, None), officials)
+    visitors = [threading.Thread(target=suggestions.welcome) for _ in range(2)]
+    for visitor in visitors:
+        visitor.start()
+    for visitor in visitors:
+        visitor.join()
+    assert suggestions.welcome() == [] and len(refusing.asked) == len(set(refusing.asked))
+    by_document = Counter(s.doc_id for s in suggestions.pool if s.question in refusing.asked)
+    assert by_document and max(by_document.values()) <= WELCOME_TRIES

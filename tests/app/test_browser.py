@@ -94,6 +94,7 @@ def _overlaps(a: dict, b: dict) -> bool:
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_a_citizen_asks_in_a_real_browser(browser, live_url, policy_app, width):
+    assert policy_app.suggestions.wait(timeout=600)  # follow-ups are offered once checked, in the background
     context, page = _page(browser, live_url, width)
     try:
         page.goto(live_url, wait_until="load")
@@ -309,6 +310,7 @@ def test_the_citizen_page_as_a_public_service(browser, live_url, policy_app, wid
     """Issue 22 at both widths: a way in (common questions, each answered), follow-up questions that are
     answered, every phone number a tel: link, cards open at their quote, a refusal that lists each related
     clause once, the answer read out to screen readers, everything reachable by keyboard with focus visible."""
+    assert policy_app.suggestions.wait(timeout=600)  # follow-ups are offered once checked, in the background
     context, page = _page(browser, live_url, width)
     try:
         page.goto(live_url, wait_until="load")
