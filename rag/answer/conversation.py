@@ -12,7 +12,8 @@ from .records import Answer
 
 FOLLOW_UP_MAX_CHARS = 40  # a follow-up is a few words, never a page
 SHORT_FOLLOW_UP = 14  # characters of a normalised follow-up that can only be read with the previous turn
-FOLLOW_UP_PLACE = re.compile(r"^(?:那|那么|那个)?(.{2,12}?)(?:呢|的呢|怎么样|如何)?[？?。.！!]*$")
+# What is left of "那成都呢?" once its places are taken out: only then is it about another place and nothing else.
+ONLY_A_PLACE = re.compile(r"^(?:那|那么|那个)?[、和与及,，\s]*(?:呢|的呢|怎么样|如何|又如何)?[？?。.！!]*$")
 PRONOUN = re.compile(r"这个|这项|该项|这条|那条|上述|它|其|此项")
 
 
@@ -31,7 +32,10 @@ def resolve_follow_up(question: str, before: Intent, known_places: frozenset[str
     index's `tokenizer`)."""
     now = analyse(question, known_places, tokenizer)
     short = len(now.normalized) <= SHORT_FOLLOW_UP
-    if now.places and not now.terms and short and FOLLOW_UP_PLACE.match(now.normalized):
+    rest = now.normalized
+    for place in now.places:
+        rest = rest.replace(place, "")
+    if now.places and short and ONLY_A_PLACE.match(rest):  # 瑞金的主要目标是什么？ asks on its own
         return about_other_place(before, now)
     if PRONOUN.search(now.normalized) and not now.places and short:
         # "这个由谁负责?": the pronoun is the previous question's subject.

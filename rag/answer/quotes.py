@@ -4,6 +4,7 @@ lead when only it names the asked year, and the neighbouring sentences that go o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..ingest import line_start
 from .features import Candidate, TermStatistics
@@ -76,7 +77,8 @@ class Quoter:
         return with_siblings(text, best, options, start, end, floor)
 
 
-def whole_words(text: str, start: int, end: int, lo: int, hi: int, bounds) -> tuple[int, int]:
+def whole_words(text: str, start: int, end: int, lo: int, hi: int,
+                bounds: Callable[[str], list[int]]) -> tuple[int, int]:
     """A reader's span [start, end) of text[lo:hi] widened to whole words (`bounds`: a tokenizer's word offsets of
     a string): the span head works on subword tokens, and 全面贯 or 第七十五 stopped inside the word; then no
     opening bracket or comma at its end and no punctuation at its start (国发〔 reads as a fact cut short)."""

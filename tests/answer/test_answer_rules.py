@@ -273,6 +273,10 @@ def test_a_follow_up_is_read_against_the_previous_question(answerer):
     assert resolve_follow_up("那成都呢？", before, known) == "成都到2025年新能源汽车要达到多少辆？"
     assert resolve_follow_up("这个由谁负责？", before, known) == "瑞金到2025年新能源汽车要达到多少辆由谁负责？"
     assert resolve_follow_up("成都的充电桩有多少？", before, known) == "成都的充电桩有多少？"  # asks on its own
+    # A question about another place that asks something of its own is not the previous question moved there (a
+    # tapped suggestion was read as 瑞金的保障措施是什么？).
+    assert resolve_follow_up("瑞金的主要目标是什么？", before, known) == "瑞金的主要目标是什么？"
+    assert resolve_follow_up("那成都和江西呢？", before, known) == "成都、江西到2025年新能源汽车要达到多少辆？"
 
 
 def test_the_topic_is_the_last_answered_turn_not_a_refusal_or_a_greeting(answerer):
