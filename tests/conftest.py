@@ -175,8 +175,11 @@ def policy_app(tmp_path_factory, seed_index):
 @pytest.fixture
 def own_app(tmp_path, seed_index):
     """An app for one test that publishes or deletes: its own index copy, uploads and logs, so the session's
-    app (and the browser tests that reuse it) never sees the change."""
-    return new_app(tmp_path / "own-app", seed_index[0])
+    app (and the browser tests that reuse it) never sees the change. Its background check of suggested questions
+    ends with the test: left running, every finished test's check competes with the next tests for the cores."""
+    app = new_app(tmp_path / "own-app", seed_index[0])
+    yield app
+    app.suggestions.stop(wait=True)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from ..files import JsonLines
 from .official_match import normalized
-from .questions import NEEDS_ATTENTION, LoggedQuestion
+from .questions import NEEDS_ATTENTION, WITHDRAWN, LoggedQuestion
 
 # Chosen on eval/faq_paraphrases.jsonl (python eval/faq_match.py): pair precision .51, recall .87 at 0.94, both
 # above 0.92 (.36, .75) and 0.95 (.56 and .66). Near misses of one topic often share a group: staff read them.
@@ -106,8 +106,12 @@ class QueueDecisions(JsonLines):
         return self.add({"action": "answered", "by": by, "official_id": official_id, "questions": list(questions)})
 
     def settled(self, entry: LoggedQuestion, decisions: Sequence[dict]) -> bool:
-        """Whether a decision made after the entry was asked covers its wording."""
-        return any(entry.question in d.get("questions", ()) and d["time"] >= entry.time for d in decisions)
+        """Whether a decision made after the entry was asked covers its wording. The official answer whose
+        withdrawal the entry records never settles it, whatever the clock says (the log keeps whole seconds: a
+        re-index can withdraw an answer within the second it was approved)."""
+        return any(entry.question in d.get("questions", ()) and d["time"] >= entry.time
+                   and not (entry.outcome == WITHDRAWN and d.get("official_id") == entry.official_id)
+                   for d in decisions)
 
 
 def open_queue(entries: Sequence[LoggedQuestion], decisions: QueueDecisions, encoder: object,

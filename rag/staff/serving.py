@@ -58,7 +58,7 @@ class Hotline:
         stale = self.store.withdraw_stale(index)
         if self.log is not None:
             for withdrawn in stale:
-                self.log.record({"question": withdrawn.question, "citations": [
+                self.log.record({"question": withdrawn.question, "official": {"id": withdrawn.id}, "citations": [
                     {"chunk_id": c.chunk_id} for c in withdrawn.citations]}, WITHDRAWN)
         return stale
 

@@ -492,7 +492,9 @@ def _login(page, url: str, password: str) -> None:
 def staff_app(tmp_path_factory, seed_index):
     """The official publishes and deletes on an app of this module's own, served apart, so the session's app
     that the other tests read is never changed."""
-    return new_app(tmp_path_factory.mktemp("staff-app"), seed_index[0])
+    app = new_app(tmp_path_factory.mktemp("staff-app"), seed_index[0])
+    yield app
+    app.suggestions.stop(wait=True)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag.staff import QuestionLog, QueueDecisions, mask_personal, open_queue
-from rag.staff.questions import FLAGGED, REFUSED, outcome_of
+from rag.staff.questions import FLAGGED, REFUSED, WITHDRAWN, outcome_of
 from rag.staff.queue import group_questions
 
 
@@ -82,6 +82,21 @@ def test_the_queue_groups_one_need_counts_it_and_forgets_what_staff_settled(tmp_
         decisions.dismiss(groups[1], "wang", " ")
     decisions.dismiss(groups[1], "wang", "不属于本热线")
     assert [g.question for g in open_queue(log.entries(), decisions, CharacterEncoder())] == [duty]
+
+
+def test_a_withdrawn_answer_puts_its_question_back_even_within_the_second_it_was_approved(tmp_path):
+    log = QuestionLog(tmp_path / "questions.jsonl")
+    asked = "本区的充电桩停车费怎么收？"
+    log.record(answer(asked))
+    log.record({"question": asked, "official": {"id": "faq-1"}, "citations": []}, WITHDRAWN)
+    decisions = QueueDecisions(tmp_path / "decisions.jsonl")
+    # Stamped after the withdrawal, as it reads when both fall in one second: faq-1 settles what was asked before
+    # it, never its own withdrawal.
+    decisions.answered([asked], "li", "faq-1")
+    (group,) = open_queue(log.entries(), decisions, CharacterEncoder())
+    assert group.question == asked and group.outcomes == {WITHDRAWN: 1}
+    decisions.answered([asked], "li", "faq-2")  # a new official answer settles it again
+    assert open_queue(log.entries(), decisions, CharacterEncoder()) == []
 
 
 @pytest.mark.model
