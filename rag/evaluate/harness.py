@@ -110,16 +110,18 @@ def run_evaluation(
 
     answerer = Answerer(main)  # one, for reranking and answering: its corpus statistics are built once
 
-    evaluator = RetrievalEvaluator(questions, locator)
+    # Searches are scored to depth 30 (how deep the candidate pool would have to go); a reranked search is scored
+    # as answers use it, over the CANDIDATE_CLAUSES the answerer reads.
+    deep, as_answered = RetrievalEvaluator(questions, locator, k=30), RetrievalEvaluator(questions, locator, k=10)
     retrieval = {}
     for header, searcher in searchers.items():
         searcher.warm_up()
         methods = [(mode, False) for mode in modes] + ([("hybrid", True)] if header and rerank else [])
         for mode, reranked in methods:
-            result = evaluator(_hits(searcher, mode, answerer if reranked else None))
+            result = (as_answered if reranked else deep)(_hits(searcher, mode, answerer if reranked else None))
             latencies = [row["latency_ms"] for row in result.per_question]
             retrieval[mode + (" + rerank" if reranked else "") + ("" if header else NO_HEADER)] = {
-                "summary": result.summary(),
+                "summary": result.summary((1, 5, 10) if reranked else (1, 5, 10, 20, 30)),
                 "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
                 "per_question": result.per_question,
             }

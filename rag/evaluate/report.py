@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-HEADLINE = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+HEADLINE = ("recall@1", "recall@5", "recall@10", "recall@20", "recall@30", "mrr@10", "ndcg@10")
 ANSWER_COLUMNS = (
     ("key_fact_accuracy", "key facts"), ("citation_accuracy", "citations"),
     ("refusal_rate_out_of_scope", "refuses out-of-scope"), ("false_refusal_rate", "false refusals"),
@@ -47,7 +47,7 @@ def retrieval_table(metrics: dict) -> list[str]:
     lines = ["| method | " + " | ".join(HEADLINE) + " | p50 ms | p95 ms |", "|---" * (len(HEADLINE) + 3) + "|"]
     for method, data in metrics["retrieval"].items():
         s = data["summary"]["all"]
-        lines.append(f"| {method} | " + " | ".join(_fmt(s[m]) for m in HEADLINE)
+        lines.append(f"| {method} | " + " | ".join(_fmt(s.get(m)) for m in HEADLINE)
                      + f" | {_fmt(data['latency_ms']['p50'])} | {_fmt(data['latency_ms']['p95'])} |")
     return lines
 
