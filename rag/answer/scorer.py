@@ -117,12 +117,17 @@ def tradeoff(outcomes: list[dict], thresholds: np.ndarray) -> list[dict]:
 
 
 def manifest_stamps() -> dict[str, str | None]:
-    """What an index manifest records of the answer stage: the answer model's and the reader's versions on disk
-    (None when one cannot be loaded), so an index says which models served from it."""
+    """What an index manifest records of the answer stage: the answer model's, the reader's and the query
+    adapter's versions on disk (None when one cannot be loaded), so an index says which models served from it."""
+    from ..embed.adapter import AdapterUnavailable, QueryAdapter
     from ..reader import ReaderUnavailable, ReaderWeights
 
     try:
         reader = ReaderWeights.load().version
     except ReaderUnavailable:
         reader = None
-    return {"answer_model": AnswerScorer.version_on_disk(), "reader": reader}
+    try:
+        adapter = QueryAdapter.load().version
+    except AdapterUnavailable:
+        adapter = None
+    return {"answer_model": AnswerScorer.version_on_disk(), "reader": reader, "query_adapter": adapter}

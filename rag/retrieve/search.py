@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from ..config import Settings
 from ..index import IndexUnavailable, PolicyIndex, top_rows
 from ..ingest import Clause
 from ..text import PlaceCatalogue, normalize_question, prepare_question
+
+if TYPE_CHECKING:
+    from ..embed.adapter import QueryAdapter
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60
@@ -127,9 +130,18 @@ class Searcher:
         """document id -> the places it belongs to (its region's last part, its title's first)."""
         return self.catalogue.places
 
+    @cached_property
+    def adapter(self) -> QueryAdapter | None:
+        """The query adapter fitted for this index's model (rag/embed/adapter.py), or None: plain vectors."""
+        from ..embed.adapter import load_adapter
+
+        return load_adapter(self.index.model_id, getattr(self.settings, "query_adapter", True))
+
     def embed_question(self, question: str) -> np.ndarray:
-        """The question's vector (loads the model on first use)."""
-        return self.encoder().encode_queries([question])[0]
+        """The question's vector for searching clauses (loads the model on first use), through the query adapter
+        when one is fitted for the index's model."""
+        vector = self.encoder().encode_queries([question])[0]
+        return self.adapter.apply(vector) if self.adapter is not None else vector
 
     def warm_up(self) -> None:
         """Load the model and run one query, so the first asker does not wait for it."""
@@ -175,8 +187,8 @@ class Searcher:
         depth = max(k, FUSION_DEPTH)
         dense = bm25 = []
         if mode in ("dense", "hybrid"):
-            if vector is None:
-                vector = self.embed_question(query)
+            if vector is None:  # a lookup (staff, `search`, LangChain): the plain vector; the adapter serves answers
+                vector = self.encoder().encode_queries([query])[0]
             dense = self._dense_ranking(vector, allowed, depth)
         if mode in ("bm25", "hybrid"):
             bm25 = self._bm25_ranking(query, allowed, depth)
