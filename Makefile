@@ -54,9 +54,10 @@ eval-full: install
 	$(PY) -m rag eval --questions $(QUESTIONS) --corpus corpus --corpus ../shared/corpus-extra --index index-full \
 		--out eval/reports/$$(date +%Y%m%d-%H%M%S)-with-distractors
 
-# The answer scorer's weights (rag/data/answer_model.json), then the reader's (rag/data/reader.*), from the dev
-# sets, seeded; builds index/ and index-ncp/ first. Writes eval/reports/answer-model/ (trade-off plot, figures,
-# feature table, the reader's comparison of designs and its held-out dev questions). ~35 minutes on 2 cores.
+# The query adapter (rag/data/query_adapter.*), the answer scorer's weights (rag/data/answer_model.json), then the
+# reader's (rag/data/reader.*), from the dev sets, seeded; builds index/ and index-ncp/ first. Writes
+# eval/reports/answer-model/ (trade-off plot, figures, feature table, the reader's comparison of designs and its
+# held-out dev questions). ~30 minutes on 2 cores.
 train: install
 	$(PY) -m rag train
 

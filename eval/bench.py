@@ -362,7 +362,7 @@ def bench_answers(index: Path, questions: Path, repeats: int) -> dict:
     sentence = ("到2025年,建成充(换)电站3000座、充电桩17万个以上,公交车、出租车基本实现电动化,"
                 "新能源汽车保有量达到60万辆。")
     depth = {}
-    for n in (1, 2, 4, 8):
+    for n in (1, 2, 4, 8, 16):
         windows = [Window("d", "成都市碳达峰实施方案", sentence, 0, len(sentence), 0, len(sentence))] * n
         runs = []
         for _ in range(5):

@@ -298,24 +298,36 @@ def train(
     citizen_questions: Annotated[
         Path, typer.Option(help="Citizen-worded dev questions over the NCP dev documents (the reader's).")
     ] = Path("../shared/citizen/dev.jsonl"),
-    only: Annotated[str, typer.Option(help="scorer, reader, or all (the scorer first: it picks what the "
-                                           "reader reads).")] = "all",
+    only: Annotated[str, typer.Option(help="adapter, scorer, reader, or all (in that order: the adapter moves "
+                                           "the questions the scorer ranks for, the scorer picks what the reader "
+                                           "reads); calibrate: the reader's combiner and thresholds alone, "
+                                           "refitted on its committed tensors.")] = "all",
 ) -> None:
-    """Train the answer scorer and the reader on the dev sets (never a test set); write their weights."""
-    if only not in ("all", "scorer", "reader"):
-        raise typer.BadParameter(f"--only {only!r}: one of all, scorer, reader")
+    """Train the query adapter, the answer scorer and the reader on the dev sets (never a test set); write their
+    weights."""
+    if only not in ("all", "adapter", "scorer", "reader", "calibrate"):
+        raise typer.BadParameter(f"--only {only!r}: one of all, adapter, scorer, reader, calibrate")
+    from .evaluate import is_held_out
+
+    for questions in (seed_questions, ncp_questions, citizen_questions):  # before any model or index is loaded
+        if is_held_out(questions):
+            raise typer.BadParameter(f"{questions} is a test set: it is reported on, never trained on")
+    if only in ("all", "adapter"):
+        _train_adapter(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index,
+                       citizen_questions, seed)
     if only in ("all", "scorer"):
         _train_scorer(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index, out, report, seed)
-    if only in ("all", "reader"):
+    if only in ("all", "reader", "calibrate"):
         from .evaluate.reader_training import SEED as READER_SEED
-        from .evaluate.reader_training import ReaderSet, train_reader
+        from .evaluate.reader_training import ReaderSet, recalibrate_reader, train_reader
         from .evaluate.training import HeldOutError
 
         sets = [ReaderSet("seed-dev", seed_questions, seed_corpus, seed_index, negatives=False),
                 ReaderSet("ncp-dev", ncp_questions, ncp_corpus, ncp_index, negatives=True),
                 ReaderSet("citizen-dev", citizen_questions, ncp_corpus, ncp_index, negatives=False)]
         try:
-            weights, figures = train_reader(sets, report, READER_SEED if seed is None else seed, say=_err)
+            fit = recalibrate_reader if only == "calibrate" else train_reader
+            weights, figures = fit(sets, report, READER_SEED if seed is None else seed, say=_err)
         except HeldOutError as exc:
             raise typer.BadParameter(str(exc)) from exc
         _err(f"reader {weights.version}: refuse below {weights.refuse_threshold:.3f}, confident from "
@@ -323,6 +335,27 @@ def train(
         for design, row in figures.items():
             for name, cells in row["by_set"].items():
                 _err(f"  {design:8} {name:12} " + ", ".join(f"{k} {v}" for k, v in cells.items()))
+
+
+def _train_adapter(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index, citizen_questions,
+                   seed) -> None:
+    from .answer import manifest_stamps
+    from .embed import Embedder
+    from .evaluate.adapter_training import AdapterSet, train_adapter
+    from .evaluate.reader_training import SEED as READER_SEED
+    from .evaluate.reader_training import is_held_out_question, question_docs
+    from .index import PolicyIndex, build_index
+
+    settings = Settings()
+    embedder = Embedder(settings)
+    seed = READER_SEED if seed is None else seed
+    for corpus, folder in ((seed_corpus, seed_index), (ncp_corpus, ncp_index)):
+        build_index([corpus], folder, settings, lambda: embedder, stamps=manifest_stamps())
+    held = lambda name: lambda qid, docs: is_held_out_question(name, qid, docs, seed)  # noqa: E731
+    sets = [AdapterSet("seed-dev", seed_questions, seed_index, held("seed-dev")),
+            AdapterSet("ncp-dev", ncp_questions, ncp_index, held("ncp-dev")),
+            AdapterSet("citizen-dev", citizen_questions, ncp_index, held("citizen-dev"))]
+    train_adapter(sets, embedder, PolicyIndex.load(ncp_index).model_id, question_docs, seed, say=_err)
 
 
 def _train_scorer(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index, out, report,

@@ -52,8 +52,9 @@ class Answerer:
         self.features = FeatureBuilder(self.index, self.terms, self.documents_of)
         self.sources = Sources(self.index)
         # reader=True: the reader when its weights are present and settings allow; False/None: the scorer alone.
+        adapter = getattr(searcher, "adapter", None)  # its version is in every answer's model
         self.judge = Judge(self.scorer, load_reader(self.settings) if reader is True else (reader or None),
-                           self.sources)
+                           self.sources, adapter.version if adapter is not None else None)
         quoter = Quoter(self.sources, self.terms, self.judge.refuse_threshold)
         self.replies = Replies(self.sources, quoter, self.judge.version, self.catalogue.documents_of_places)
         self.refusals = Refusals(searcher, self.sources, self.catalogue, self.settings, self.judge.version)

@@ -1,7 +1,8 @@
 """How likely each candidate sentence answers: the scorer alone, or, when the reader's weights are present, the
-scorer's top candidates read by the reader and the two combined with the answer-kind check (a logistic
-regression fitted on held-out dev documents, rag/data/reader.json). The thresholds and the model version
-every answer reports come from whichever decides."""
+scorer's top candidates read by the reader (its score for each and its share of the question's answer against
+"none of them") and the two combined with the answer-kind check (a logistic regression fitted on held-out dev
+documents, rag/data/reader.json). The thresholds and the model version every answer reports come from whichever
+decides."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ log = logging.getLogger(__name__)
 class Judge:
     """The scorer, and the reader over its top `read_depth` candidates when one is loaded."""
 
-    def __init__(self, scorer: AnswerScorer, reader: Reader | None, sources: Sources):
-        self.scorer, self.reader, self.sources = scorer, reader, sources
+    def __init__(self, scorer: AnswerScorer, reader: Reader | None, sources: Sources, adapter: str | None = None):
+        self.scorer, self.reader, self.sources, self.adapter = scorer, reader, sources, adapter
         self._decider = reader.weights if reader else scorer
 
     @property
     def version(self) -> str:
-        """What every answer's `model` says: the scorer's version, and the reader's after a + when it reads."""
-        return f"{self.scorer.version}+{self.reader.version}" if self.reader else self.scorer.version
+        """What every answer's `model` says: the query adapter's version when questions are searched through it,
+        the scorer's, and the reader's when it reads, joined by +."""
+        parts = [self.adapter, self.scorer.version, self.reader.version if self.reader else None]
+        return "+".join(p for p in parts if p)
 
     @property
     def refuse_threshold(self) -> float:
@@ -43,29 +46,35 @@ class Judge:
         return self._decider.answer_threshold
 
     def score(self, question: str, found: list[Candidate]) -> list[Candidate]:
-        """Every candidate with its probability of answering, best first."""
+        """Every candidate with its probability of answering, best first: the scorer's for all of them, then, when
+        the reader reads, the combiner's for the ones it read (they decide), the rest kept below them."""
         for candidate, p in zip(found, self.scorer.probability(matrix(found))):
             candidate.probability = float(p)
         found = sorted(found, key=lambda c: -c.probability)
         if self.reader is None or not found:
             return found
-        read = found[:self.reader.weights.read_depth]
-        windows = [self._window(c) for c in read]
+        weights = self.reader.weights
+        read, rest = found[:weights.read_depth], found[weights.read_depth:]
+        readings = self.reader.read(question, [self._window(c) for c in read])
+        share = combiner.shares(np.asarray([r.logit for r in readings]), weights.null_logit)
         asked = asked_kinds(question)
         rows = []
-        for rank, (candidate, reading) in enumerate(zip(read, self.reader.read(question, windows)), 1):
+        for rank, (candidate, reading) in enumerate(zip(read, readings), 1):
             candidate.reading = reading
             held = held_kinds(self.sources.text(candidate.clause.doc_id)[candidate.start:candidate.end])
-            rows.append(combiner.row(candidate.probability, reading.logit, reading.span_score,
-                                     kind_features(asked, held), rank))
-        combined = combiner.probability(self.reader.weights.combiner, rows)
-        on_scale = self._on_reader_scale(np.asarray([c.probability for c in found]))
-        # The reader lifts a candidate only when it reads it as answering itself (its own logit above 0): the
-        # combiner alone lifted out-of-scope questions on the scorer's logit and the span score.
-        lifted = {id(c): q for c, q in zip(read, combined.tolist()) if c.reading.logit >= 0.0}
-        for candidate, p in zip(found, on_scale.tolist()):
-            candidate.probability = max(p, lifted.get(id(candidate), 0.0))
-        return sorted(found, key=lambda c: -c.probability)
+            rows.append(combiner.row(candidate.probability, reading.logit, float(share[rank - 1]),
+                                     reading.span_score, kind_features(asked, held), rank, float(share.sum())))
+        combined = combiner.probability(weights.combiner, rows)
+        question = combiner.question_row(combined, share, np.asarray([r.logit for r in readings]),
+                                         np.asarray([c.probability for c in read]))
+        for candidate, p in zip(read, combiner.decided(weights.decider, combined, question).tolist()):
+            candidate.probability = p
+        # A candidate the reader did not read is never preferred to one it read (the scorer ranked it lower), but
+        # keeps its own, lower, probability for the routes that filter the read ones out (another place's office).
+        floor = min(c.probability for c in read)
+        for candidate, p in zip(rest, self._on_reader_scale(np.asarray([c.probability for c in rest])).tolist()):
+            candidate.probability = min(p, floor)
+        return sorted(read, key=lambda c: -c.probability) + rest
 
     def _on_reader_scale(self, p: np.ndarray) -> np.ndarray:
         """The scorer's probabilities mapped onto the combiner's scale, thresholds onto thresholds (piecewise

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..config import Settings
-from .weights import ReaderUnavailable, ReaderWeights
+from .weights import READER_TENSORS, ReaderUnavailable, ReaderWeights
 from .windows import Window, batch, encode
 
 MAX_SPAN_TOKENS = 64  # spans are capped (the NCP gold spans run a median 39 characters)
@@ -52,7 +53,8 @@ def best_span(start: np.ndarray, end: np.ndarray, allowed: np.ndarray) -> tuple[
 class Reader:
     """The merged reader's ONNX session, its tokenizer and its record (thresholds, combiner, version)."""
 
-    def __init__(self, settings: Settings | None = None, weights: ReaderWeights | None = None):
+    def __init__(self, settings: Settings | None = None, weights: ReaderWeights | None = None,
+                 tensors: Path = READER_TENSORS):
         from ..embed.encoder import _threads, converted_folder
         from ..embed.onnx_export import MODEL_FILE, TOKENIZER_FILE, session, shared_tokenizer
         from .export import ensure_reader_onnx
@@ -61,7 +63,8 @@ class Reader:
         self.settings = settings or Settings()
         self.weights = weights or ReaderWeights.load()
         folder = ensure_reader_onnx(self.settings.model_cache_dir, self.weights,
-                                    lambda: converted_folder(self.settings), variant=self.settings.reader_variant)
+                                    lambda: converted_folder(self.settings), tensors,
+                                    variant=self.settings.reader_variant)
         self.session = session(folder / MODEL_FILE, _threads())
         # Shared with the encoder (the same vocabulary); its 512-token cut is never reached by a window pair,
         # which encode() cuts at MAX_TOKENS itself.

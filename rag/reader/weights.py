@@ -33,12 +33,14 @@ class ReaderWeights:
     refuse_threshold: float
     read_depth: int  # candidates read per question
     trained_on: dict = field(default_factory=dict)
+    null_logit: float = 0.0  # the reader's logit for "none of the candidates read answers" (combiner.shares)
+    decider: dict = field(default_factory=dict)  # combiner.QUESTION_FEATURES' logistic regression: P(answerable)
 
     @cached_property
     def version(self) -> str:
         """"rd-" and 10 hex digits of a SHA-256 over the tensors' hash, the combiner and the thresholds."""
         key = json.dumps([self.tensors_sha256, self.combiner, self.answer_threshold, self.refuse_threshold,
-                          self.read_depth, self.first_trained_layer])
+                          self.read_depth, self.first_trained_layer, self.null_logit, self.decider])
         return "rd-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
     def save(self, path: Path = READER_RECORD) -> None:

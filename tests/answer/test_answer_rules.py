@@ -351,3 +351,12 @@ def test_an_answer_offers_the_line_of_the_place_asked_never_of_the_document_quot
     about_gongqingcheng = replies.answered(analyse("共青城落实资金保障", answerer.known_places), "…[1]", [citation],
                                            Decision("answered"))
     assert [c["phone"] for c in about_gongqingcheng.contacts] == ["0792-4357300"]
+
+
+def test_a_number_listed_without_a_name_is_offered_as_a_number_to_dial():
+    from rag.answer.messages import call, further_contact
+
+    # An NCP notice lists only 0832-2024729 under 咨询电话: no empty name before the comma.
+    assert call("", "0832-2024729") == "如需咨询，可拨打电话0832-2024729。"
+    assert further_contact(" ", "0832-2024729").strip() == "如需进一步咨询，可拨打电话0832-2024729。"
+    assert call("区发改局", "0832-2024729") == "如需咨询，可联系区发改局，电话0832-2024729。"

@@ -53,7 +53,7 @@ def test_a_numeric_answer_quotes_the_clause(answerer):
     data = answer.to_dict("q1")
     assert CONTRACT <= set(data) and CITATION <= set(data["citations"][0]) and data["id"] == "q1"
     assert data["model"] == answerer.judge.version and data["confidence"] == "high"
-    assert data["model"].startswith(AnswerScorer.load().version)
+    assert AnswerScorer.load().version in data["model"].split("+")
     assert data["probability"] >= answerer.judge.answer_threshold
 
 
@@ -244,7 +244,7 @@ def test_between_the_thresholds_the_answer_is_hedged(answerer):
 @pytest.mark.model
 def test_reranking_reorders_the_same_clauses_by_the_scorer(answerer):
     question = "瑞金到2025年新能源装机要达到多大规模？"
-    plain = answerer.searcher.search(question, k=10)
+    plain, _ = answerer.retrieve(answerer.analyse(question), k=10)  # the clauses answers are drawn from
     reranked = answerer.rerank(question, k=10)
     assert {h.clause.chunk_id for h in reranked} == {h.clause.chunk_id for h in plain}
     assert "新能源装机规模达力争到30万千瓦" in reranked[0].clause.text

@@ -312,7 +312,7 @@ def test_a_refusal_points_to_the_place_asked_or_to_12345(policy_app):
     history, *_ = last_message(policy_app, "共青城的房产税怎么减免？")
     message = history[-1]["content"]
     assert "没有找到" in message and "href='tel:07924357300'" in message.split("<div")[0]
-    related = re.findall(r"《([^》]+)》[^<]*</div>", message)  # a card: 《title》, then its date issued if known
+    related = re.findall(r"<div class='source-head'>(?:\[\d+\] )?《([^》]+)》", message)  # each card's title
     assert related and all(title.startswith("共青城") for title in related)
 
 

@@ -33,6 +33,20 @@ def test_altered_tensors_are_refused(tmp_path):
 
 def test_the_combiner_prefers_what_the_reader_says_answers():
     weights = ReaderWeights.load()
-    reads = np.asarray([combiner.row(0.3, 4.0, 8.0, (1.0, 0.0), 1), combiner.row(0.3, -4.0, 8.0, (1.0, 0.0), 1)])
+    logits = np.asarray([4.0, -4.0])
+    share = combiner.shares(logits, weights.null_logit)
+    reads = np.asarray([combiner.row(0.3, z, s, 8.0, (1.0, 0.0), 1, share.sum()) for z, s in zip(logits, share)])
     high, low = combiner.probability(weights.combiner, reads)
     assert high > low
+    # The same candidate, in a question whose candidates the reader thinks none answers, is less likely an answer.
+    missed = combiner.shares(np.asarray([-4.0, -4.0]), weights.null_logit)
+    alone = combiner.probability(weights.combiner, [combiner.row(0.3, -4.0, missed[0], 8.0, (1.0, 0.0), 1,
+                                                                 missed.sum())])[0]
+    assert alone < high
+
+
+def test_shares_split_the_answer_between_the_candidates_and_none():
+    share = combiner.shares(np.asarray([2.0, 0.0, -1.0]), null_logit=1.0)
+    assert np.all(np.diff(share) < 0) and 0.0 < share.sum() < 1.0  # what is left is "none of them answers"
+    assert combiner.shares(np.asarray([-9.0, -9.0]), null_logit=3.0).sum() < 0.01
+    assert combiner.shares(np.asarray([9.0]), null_logit=0.0)[0] > 0.99
