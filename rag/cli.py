@@ -307,11 +307,12 @@ def train(
     weights."""
     if only not in ("all", "adapter", "scorer", "reader", "calibrate"):
         raise typer.BadParameter(f"--only {only!r}: one of all, adapter, scorer, reader, calibrate")
-    from .evaluate import is_held_out
+    from .evaluate.training import HeldOutError, refuse_test_sets
 
-    for questions in (seed_questions, ncp_questions, citizen_questions):  # before any model or index is loaded
-        if is_held_out(questions):
-            raise typer.BadParameter(f"{questions} is a test set: it is reported on, never trained on")
+    try:  # before any model or index is loaded
+        refuse_test_sets((seed_questions, ncp_questions, citizen_questions))
+    except HeldOutError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if only in ("all", "adapter"):
         _train_adapter(seed_questions, seed_corpus, seed_index, ncp_questions, ncp_corpus, ncp_index,
                        citizen_questions, seed)
@@ -320,7 +321,6 @@ def train(
     if only in ("all", "reader", "calibrate"):
         from .evaluate.reader_training import SEED as READER_SEED
         from .evaluate.reader_training import ReaderSet, recalibrate_reader, train_reader
-        from .evaluate.training import HeldOutError
 
         sets = [ReaderSet("seed-dev", seed_questions, seed_corpus, seed_index, negatives=False),
                 ReaderSet("ncp-dev", ncp_questions, ncp_corpus, ncp_index, negatives=True),

@@ -47,7 +47,8 @@ class Judge:
 
     def score(self, question: str, found: list[Candidate]) -> list[Candidate]:
         """Every candidate with its probability of answering, best first: the scorer's for all of them, then, when
-        the reader reads, the combiner's for the ones it read (they decide), the rest kept below them."""
+        the reader reads, the ones it read in the combiner's order with the best carrying the decider's
+        P(answerable) (they decide), the rest kept below them."""
         for candidate, p in zip(found, self.scorer.probability(matrix(found))):
             candidate.probability = float(p)
         found = sorted(found, key=lambda c: -c.probability)
@@ -56,7 +57,8 @@ class Judge:
         weights = self.reader.weights
         read, rest = found[:weights.read_depth], found[weights.read_depth:]
         readings = self.reader.read(question, [self._window(c) for c in read])
-        share = combiner.shares(np.asarray([r.logit for r in readings]), weights.null_logit)
+        logits = np.asarray([r.logit for r in readings])
+        share = combiner.shares(logits, weights.null_logit)
         asked = asked_kinds(question)
         rows = []
         for rank, (candidate, reading) in enumerate(zip(read, readings), 1):
@@ -65,9 +67,8 @@ class Judge:
             rows.append(combiner.row(candidate.probability, reading.logit, float(share[rank - 1]),
                                      reading.span_score, kind_features(asked, held), rank, float(share.sum())))
         combined = combiner.probability(weights.combiner, rows)
-        question = combiner.question_row(combined, share, np.asarray([r.logit for r in readings]),
-                                         np.asarray([c.probability for c in read]))
-        for candidate, p in zip(read, combiner.decided(weights.decider, combined, question).tolist()):
+        decision = combiner.question_row(combined, share, logits, np.asarray([c.probability for c in read]))
+        for candidate, p in zip(read, combiner.decided(weights.decider, combined, decision).tolist()):
             candidate.probability = p
         # A candidate the reader did not read is never preferred to one it read (the scorer ranked it lower), but
         # keeps its own, lower, probability for the routes that filter the read ones out (another place's office).
@@ -77,9 +78,8 @@ class Judge:
         return sorted(read, key=lambda c: -c.probability) + rest
 
     def _on_reader_scale(self, p: np.ndarray) -> np.ndarray:
-        """The scorer's probabilities mapped onto the combiner's scale, thresholds onto thresholds (piecewise
-        linear), so one number says answer / hedge / refuse: a sentence the scorer states confidently stays
-        stated (the combiner alone refused who-leads questions the scorer answers)."""
+        """The scorer's probabilities of the candidates not read, mapped onto the reader's scale, thresholds onto
+        thresholds (piecewise linear), so the routes that skip the read ones compare like with like."""
         s, w = self.scorer, self.reader.weights
         return np.interp(p, [0.0, s.refuse_threshold, s.answer_threshold, 1.0],
                          [0.0, w.refuse_threshold, w.answer_threshold, 1.0])

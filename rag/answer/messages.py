@@ -46,16 +46,19 @@ def call_general_line(name: str, phone: str) -> str:
     return f"如需咨询，可拨打{name}{number}。"
 
 
+def _reach(contact: str, phone: str) -> str:
+    # A number listed with no name is just dialled: never 可联系，电话….
+    return f"可联系{contact}，电话{phone}" if contact.strip() else f"可拨打电话{phone}"
+
+
 def call(contact: str, phone: str) -> str:
-    """The refusal's pointer to a place's own consulting contact (a number listed with no name is just dialled:
-    never 可联系，电话…)."""
-    return f"如需咨询，可联系{contact}，电话{phone}。" if contact.strip() else f"如需咨询，可拨打电话{phone}。"
+    """The refusal's pointer to a place's own consulting contact."""
+    return f"如需咨询，{_reach(contact, phone)}。"
 
 
 def further_contact(contact: str, phone: str) -> str:
     """The line an answer ends with when its document lists a contact."""
-    return (f"\n如需进一步咨询，可联系{contact}，电话{phone}。" if contact.strip()
-            else f"\n如需进一步咨询，可拨打电话{phone}。")
+    return f"\n如需进一步咨询，{_reach(contact, phone)}。"
 
 
 def section_of(clause: Clause) -> str:

@@ -126,8 +126,10 @@ def manifest_stamps() -> dict[str, str | None]:
         reader = ReaderWeights.load().version
     except ReaderUnavailable:
         reader = None
-    try:
-        adapter = QueryAdapter.load().version
+    from ..config import Settings
+
+    try:  # switched off (POLICY_RAG_QUERY_ADAPTER=0), no answer goes through it: the manifest says none
+        adapter = QueryAdapter.load().version if Settings().query_adapter else None
     except AdapterUnavailable:
         adapter = None
     return {"answer_model": AnswerScorer.version_on_disk(), "reader": reader, "query_adapter": adapter}

@@ -78,9 +78,18 @@ class PolicyApp:
         theirs, and each chat session moves to the new one at its next question. The welcome's questions are asked
         before the swap (~2 s: no visitor waits for them), every other suggested question in the background after
         it (follow-ups are offered as they are checked)."""
+        checking = getattr(self, "suggestions", None)
+        if checking is not None:
+            checking.stop()  # its verdicts are about an index about to be replaced: the new one asks first
+        try:
+            self._swap_in_new_generation()
+        except Exception:
+            if checking is not None:  # no new generation: the one still serving goes on checking its own
+                checking.resume()
+            raise
+
+    def _swap_in_new_generation(self) -> None:
         previous = getattr(self, "searcher", None)
-        if getattr(self, "suggestions", None) is not None:
-            self.suggestions.stop()  # its verdicts are about an index about to be replaced: the new one asks first
         searcher = Searcher.open(self.settings, embedder=previous.embedder if previous else None)
         llm = None
         if self.settings.llm_base_url:

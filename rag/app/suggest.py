@@ -170,6 +170,14 @@ class Suggestions:
         if wait and self.thread is not None:
             self.thread.join()
 
+    def resume(self) -> None:
+        """Go on checking after a `stop` whose newer generation never came (a reload that failed)."""
+        if self.thread is None or self.checked.is_set():
+            return
+        self.thread.join()  # the stopped one ends after its question: one checker at a time
+        self.stopped.clear()
+        self.start()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Whether every candidate has been checked, waiting up to `timeout` seconds for it."""
         return self.checked.wait(timeout)

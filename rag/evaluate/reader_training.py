@@ -38,8 +38,8 @@ from ..reader.kinds import asked_kinds, held_kinds, kind_features
 from ..reader.weights import READER_RECORD, READER_TENSORS, ReaderWeights
 from ..reader.windows import Window, encode, window_of
 from ..retrieve import Searcher
-from .metrics import EvidenceLocator, Question, is_held_out, load_questions, overlaps
-from .training import FOLDS, HeldOutError, choose_thresholds, elsewhere, fit_logistic, tradeoff
+from .metrics import EvidenceLocator, Question, load_questions, overlaps
+from .training import FOLDS, choose_thresholds, elsewhere, fit_logistic, refuse_test_sets, tradeoff
 
 log = logging.getLogger(__name__)
 SEED = 20261202
@@ -332,9 +332,9 @@ def _read(record: Record) -> list[Pair]:
     return sorted(record.pairs, key=lambda p: p.rank)[:READ_DEPTH]
 
 
-def _fit_lr(x, y, w, seed):
+def _fit_lr(x, y, w, seed, features: Sequence[str] = COMBINER) -> dict:
     mean, scale, coef, intercept = fit_logistic(x, y, w, seed)
-    return {"features": list(COMBINER), "mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
+    return {"features": list(features), "mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
 
 
 def _design_scores(records: list[Record], seed: int) -> dict[str, list[np.ndarray]]:
@@ -366,9 +366,7 @@ def _question_rows(read: list[list[Pair]], combined: list[np.ndarray]) -> np.nda
 
 
 def _fit_decider(x: np.ndarray, y: np.ndarray, seed: int) -> dict:
-    mean, scale, coef, intercept = fit_logistic(x, y, np.ones(len(y)), seed)
-    return {"features": list(combining.QUESTION_FEATURES), "mean": mean, "scale": scale, "coef": coef,
-            "intercept": intercept}
+    return _fit_lr(x, y, np.ones(len(y)), seed, combining.QUESTION_FEATURES)
 
 
 def _decided_out_of_fold(records: list[Record], read: list[list[Pair]], combined: list[np.ndarray],
@@ -498,12 +496,6 @@ def _collect_sets(sets: Sequence[ReaderSet], seed: int, settings: Settings, say:
     return records
 
 
-def _refuse_test_sets(sets: Sequence[ReaderSet]) -> None:
-    for s in sets:
-        if is_held_out(s.questions):
-            raise HeldOutError(f"{s.questions} is a test set: it is reported on, never trained on")
-
-
 def read_as_served(records: list[Record], weights: ReaderWeights, settings: Settings, tensors: Path) -> None:
     """Fill the read pairs' logits, shares and spans with the reader answering runs (the exported ONNX model of
     `settings.reader_variant`), so the combiner and thresholds fit what the app computes: fitted on the float
@@ -554,7 +546,7 @@ def train_reader(sets: Sequence[ReaderSet], report: Path, seed: int = SEED, sett
                  tensors: Path = READER_TENSORS) -> tuple[ReaderWeights, dict]:
     """Collect pairs with today's scorer, train the reader on the training documents, then fit the combiner and
     thresholds on the held-out ones as answering reads them; write the tensors and the record."""
-    _refuse_test_sets(sets)
+    refuse_test_sets(s.questions for s in sets)
     started = time.perf_counter()
     settings = settings or Settings()
     records = _collect_sets(sets, seed, settings, say)
@@ -584,7 +576,7 @@ def recalibrate_reader(sets: Sequence[ReaderSet], report: Path, seed: int = SEED
                        tensors: Path = READER_TENSORS) -> tuple[ReaderWeights, dict]:
     """`policy-rag train --only calibrate`: the committed tensors kept, the combiner and thresholds fitted again
     on the held-out records (what `train_reader` ends with, without its half hour of training)."""
-    _refuse_test_sets(sets)
+    refuse_test_sets(s.questions for s in sets)
     settings = settings or Settings()
     held_out = _collect_sets(sets, seed, settings, say, only_held_out=True)
     weights, figures = calibrate(held_out, ReaderWeights.load(record_path, tensors), settings, seed, tensors)

@@ -15,7 +15,7 @@ import csv
 import gzip
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,15 +232,21 @@ class DevSet:
     negatives: bool  # generate negatives from its positives (the NCP set, whose questions reuse the text's words)
 
 
+def refuse_test_sets(paths: Iterable[Path]) -> None:
+    """HeldOutError when any question file is a test set: training of every kind calls this before it loads
+    anything."""
+    for path in paths:
+        if is_held_out(path):
+            raise HeldOutError(f"{path} is a test set: it is reported on, never trained on")
+
+
 def train_answer_model(sets: Sequence[DevSet], out: Path, report: Path, seed: int = SEED,
                        settings: Settings | None = None, say: Callable[[str], None] = log.info,
                        progress: bool = False) -> tuple[AnswerScorer, dict]:
     """`policy-rag train`: build or update each dev set's index, collect its candidates' features with a blank
     scorer (every probability 0.5, so nothing is filtered by a previous model), fit, and write the weights.
     A test set is refused (HeldOutError) before anything is built."""
-    for dev in sets:
-        if is_held_out(dev.questions):
-            raise HeldOutError(f"{dev.questions} is a test set: it is reported on, never trained on")
+    refuse_test_sets(dev.questions for dev in sets)
     settings = settings or Settings()
     embedder = Embedder(settings)
     zeros, ones = [0.0] * len(FEATURES), [1.0] * len(FEATURES)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import normalize_query, prepare_question
+from ..text import normalize_question, prepare_question
 from .official import OfficialAnswer
 
 # Chosen on eval/faq_paraphrases.jsonl (python eval/faq_match.py): 18 of 22 paraphrases matched, no unrelated
@@ -24,8 +24,9 @@ MATCH_THRESHOLD = 0.95
 
 
 def normalized(question: str) -> str:
-    """The question as search reads it (Simplified, NFKC, noise removed), so both scripts match alike."""
-    return normalize_query(prepare_question(question)[0])
+    """The question as search reads it (Simplified, NFKC, noise and stray symbols removed), so both scripts and an
+    emoji-strewn wording match alike."""
+    return normalize_question(prepare_question(question)[0])
 
 
 @dataclass(frozen=True)

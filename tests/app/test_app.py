@@ -778,3 +778,13 @@ def test_the_welcome_asks_a_few_headings_a_document_once(plain_answerer, tmp_pat
     assert suggestions.welcome() == [] and len(refusing.asked) == len(set(refusing.asked))
     by_document = Counter(s.doc_id for s in suggestions.pool if s.question in refusing.asked)
     assert by_document and max(by_document.values()) <= WELCOME_TRIES
+
+
+@pytest.mark.model
+def test_a_failed_reload_leaves_the_serving_generation_checking_its_suggestions(own_app):
+    checking, searcher = own_app.suggestions, own_app.searcher
+    (own_app.settings.index_dir / "manifest.json").write_text("{", encoding="utf-8")  # a broken index on disk
+    with pytest.raises(Exception):
+        own_app.reload()
+    assert own_app.suggestions is checking and own_app.searcher is searcher  # still serving the old generation
+    assert not checking.stopped.is_set() and (checking.checked.is_set() or checking.thread.is_alive())
