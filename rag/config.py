@@ -86,9 +86,11 @@ class Settings(BaseSettings):
     general_contact_phone: str = "12345"
     # Load: answers and searches share this many workers; up to queue_max_size further requests wait their
     # turn in Gradio's queue, and past that a request is turned away at once instead of piling up memory.
-    # 4 measured best on 2 cores (eval/loadtest.py, 8 users, p95): 1 -> 1131 ms, 2 -> 926, 4 -> 708, 8 -> 917;
-    # an answer is mostly CPU, so more workers only interleave them.
-    concurrency: int = 4
+    # An answer is mostly the reader's CPU (eight windows read together), so more workers only interleave them
+    # and each holds its own activations. Measured on 2 cores with the reader (eval/loadtest.py, 8 users):
+    # 1 -> 5.4 answers/s, 2 -> 6.0 (p95 1555 ms, server 1110 -> 1116 MB), 4 -> 5.6 (p95 1705 ms, 1109 -> 1268 MB).
+    # (Before the reader, 4 was best: p95 1 -> 1131 ms, 2 -> 926, 4 -> 708, 8 -> 917.)
+    concurrency: int = 2
     queue_max_size: int = 256
 
     @property
