@@ -14,8 +14,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from filelock import FileLock, Timeout
+
+T = TypeVar("T")
 
 
 class Busy(Exception):
@@ -26,6 +29,26 @@ def sha256_of(path: Path) -> str:
     """The file's SHA-256, hex, read in blocks (a model file is 70 MB)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def load_checked_record(record: Path, tensors: Path, make: Callable[..., T], names: tuple[str, str],
+                        unavailable: type[Exception]) -> T:
+    """`make(**fields)` of the JSON record at `record` (its derived "version" dropped), once `tensors` matches the
+    sha256 the record names: the trained weights committed beside a record (the query adapter, the reader).
+    `unavailable`, saying which (names: Chinese, English) and what to run, when either is unreadable or altered."""
+    zh, en = names
+    try:
+        data = json.loads(Path(record).read_text(encoding="utf-8"))
+        data.pop("version", None)
+        loaded = make(**data)
+        actual = sha256_of(tensors)
+    except (OSError, ValueError, TypeError) as exc:
+        raise unavailable(f"{zh}不可用 ({en} {record} or {tensors} is unreadable: {exc}): "
+                          "run `policy-rag train`") from exc
+    if actual != data.get("tensors_sha256"):
+        raise unavailable(f"{zh}已损坏 ({en} {tensors} does not match the sha256 in {record}): "
+                          "restore it from git or run `policy-rag train`")
+    return loaded
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import sha256_of
+from ..files import load_checked_record, sha256_of
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ADAPTER_RECORD = DATA / "query_adapter.json"
@@ -85,17 +85,8 @@ class QueryAdapter:
         """The adapter on disk, its tensor's sha256 checked; AdapterUnavailable when missing or altered."""
         from safetensors.numpy import load_file
 
-        try:
-            data = json.loads(Path(record_path).read_text(encoding="utf-8"))
-            data.pop("version", None)
-            record = AdapterRecord(**data)
-            actual = sha256_of(tensors)
-        except (OSError, ValueError, TypeError) as exc:
-            raise AdapterUnavailable(f"问题适配器不可用 (query adapter {record_path} or {tensors} is unreadable: "
-                                     f"{exc}): run `policy-rag train`") from exc
-        if actual != record.tensors_sha256:
-            raise AdapterUnavailable(f"问题适配器已损坏 (query adapter {tensors} does not match the sha256 in "
-                                     f"{record_path}): restore it from git or run `policy-rag train`")
+        record = load_checked_record(record_path, tensors, AdapterRecord, ("问题适配器", "query adapter"),
+                                     AdapterUnavailable)
         delta = load_file(str(tensors))[TENSOR]
         if delta.ndim != 2 or delta.shape[0] != delta.shape[1]:
             raise AdapterUnavailable(f"问题适配器形状不对 (query adapter {tensors}: shape {delta.shape})")

@@ -41,6 +41,7 @@ from ..reader.kinds import asked_kinds, held_kinds, kind_features
 from ..reader.weights import READER_RECORD, READER_TENSORS, ReaderWeights
 from ..reader.windows import Window, encode, window_of
 from ..retrieve import Searcher
+from ..text import normalize_question
 from .metrics import EvidenceLocator, Question, load_questions, overlaps
 from .training import FOLDS, MIN_CONFIDENT_PRECISION, elsewhere, fit_logistic, refuse_test_sets, tradeoff
 
@@ -147,7 +148,7 @@ def collect(answerer: Answerer, set_name: str, questions: Sequence[Question], do
         if only_held_out and not held:
             continue
         # The reader reads the question as answering hands it over: normalised (Simplified, NFKC).
-        question = answerer.analyse(q.question).normalized
+        question = normalize_question(q.question)
         record = Record(set_name, q.id, question, q.answerable, False, held, gold)
         record.pairs = _pairs(answerer, question, gold, None, TRAIN_DEPTH, q.answerable)
         records.append(record)

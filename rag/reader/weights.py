@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from ..files import sha256_of
+from ..files import load_checked_record
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 READER_RECORD = DATA / "reader.json"
@@ -51,18 +51,4 @@ class ReaderWeights:
     @classmethod
     def load(cls, path: Path = READER_RECORD, tensors: Path = READER_TENSORS) -> ReaderWeights:
         """The record at `path`, its tensors' sha256 checked; ReaderUnavailable when either is missing or wrong."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            data.pop("version", None)
-            weights = cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
-            raise ReaderUnavailable(f"阅读模型不可用 (reader record {path} is unreadable: {exc}): "
-                                    "run `policy-rag train`") from exc
-        try:
-            actual = sha256_of(tensors)
-        except OSError as exc:
-            raise ReaderUnavailable(f"阅读模型权重缺失 (reader tensors {tensors}: {exc})") from exc
-        if actual != weights.tensors_sha256:
-            raise ReaderUnavailable(f"阅读模型权重已损坏 (reader tensors {tensors} do not match the sha256 "
-                                    f"in {path}): restore them from git or run `policy-rag train`")
-        return weights
+        return load_checked_record(path, tensors, cls, ("阅读模型", "reader"), ReaderUnavailable)
