@@ -201,7 +201,7 @@ class Answerer:
             noted = staff.responsibility_answer(intent, options, decision, confident, floor, self.sources, self.replies)
             if noted:
                 return noted
-            options = staff.assigning_work(options, floor, self.sources)
+            options = staff.assigning_work(options, floor, self.sources, intent)
             if not options:
                 return self.refusals.refuse(intent, hits, "duty", decision, vector)
             best = options[0]

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..ingest import SENTENCE, Clause, notes_in
 from . import messages
-from .features import DUTY_WORDS, Candidate
+from .features import DUTY_WORDS, ISSUE_VERBS, ISSUE_WORDS, Candidate
 from .intent import Intent
 from .quotes import MAX_QUOTE
 from .records import Answer, Decision
@@ -46,7 +47,15 @@ def responsibility_answer(intent: Intent, options: list[Candidate], decision: De
     return None
 
 
-def assigning_work(options: list[Candidate], floor: float, sources: Sources) -> list[Candidate]:
-    """The candidates above `floor` whose sentence itself assigns the work (…负责/牵头/统筹…)."""
+# Who issued a document is answered by the sentence that issues it (瑞金市人民政府发布关于印发《…》) as much as
+# by one that assigns work: NCP dev asks 《…》是由哪个部门印发的？ and 哪些部门联合印发了《…》？
+ISSUING_OR_DUTY = re.compile(f"{DUTY_WORDS.pattern}|{ISSUE_VERBS}")
+
+
+def assigning_work(options: list[Candidate], floor: float, sources: Sources, intent: Intent | None = None
+                   ) -> list[Candidate]:
+    """The candidates above `floor` whose sentence itself assigns the work (…负责/牵头/统筹…), or, for a
+    question about who issued something (…印发的), issues it."""
+    words = ISSUING_OR_DUTY if intent is not None and ISSUE_WORDS.search(intent.normalized) else DUTY_WORDS
     return [c for c in options if c.probability >= floor
-            and DUTY_WORDS.search(sources.text(c.clause.doc_id)[c.start:c.end])]
+            and words.search(sources.text(c.clause.doc_id)[c.start:c.end])]

@@ -16,7 +16,7 @@ from rag.answer.quotes import Quoter, trim
 from rag.answer.refusal import Refusals
 from rag.answer.replies import Replies
 from rag.answer.sources import Sources
-from rag.answer.staff import responsibility_answer, task_and_note
+from rag.answer.staff import assigning_work, responsibility_answer, task_and_note
 from rag.app.present import answer_text
 from rag.config import Settings
 from rag.index import PolicyIndex
@@ -243,6 +243,20 @@ def test_who_leads_is_quoted_with_its_task_and_note(answerer, corpus_index, sour
     assert hedged.answer.startswith(HEDGE + "《瑞金市碳达峰实施方案》")
     assert hedged.decision.route == "hedged" and hedged.confidence == "low"
     assert responsibility_answer(intent, options, Decision("answered"), True, 0.9, sources, replies) is None
+
+
+def test_who_issued_a_document_is_answered_by_the_sentence_that_issues_it(answerer, corpus_index, sources):
+    text = sources.text(RUIJIN)
+    issuing = text.index("瑞金市人民政府发布关于印发")
+    clause = next(c for c in corpus_index.clauses if c.doc_id == RUIJIN and c.start <= issuing < c.end)
+    start, end = next(span for span in sentences(text, clause) if span[0] <= issuing < span[1])
+    options = [Candidate(clause, hit(clause), start, end, probability=0.8)]
+    issued = analyse("《瑞金市碳达峰实施方案》是哪个部门印发的？", answerer.known_places)
+    leads = analyse("瑞金的碳达峰方案是哪个部门牵头？", answerer.known_places)
+    assert issued.kind == leads.kind == "staff"
+    assert assigning_work(options, 0.3, sources, issued) == options
+    assert assigning_work(options, 0.3, sources, leads) == []  # issuing a plan is not leading its work
+    assert assigning_work(options, 0.9, sources, issued) == []  # and never below the line
 
 
 def test_the_issue_date_is_the_date_under_the_title_not_one_the_document_cites(answerer, corpus_index, sources):
