@@ -77,6 +77,24 @@ class Quoter:
         return with_siblings(text, best, options, start, end, floor)
 
 
+SENTENCE_STOPS = "。！？；;!?"
+
+
+def beyond_the_window(text: str, start: int, end: int, window: tuple[int, int], clause: tuple[int, int]
+                      ) -> tuple[int, int]:
+    """A span that runs to an edge of its reading window completed to its sentence's end (or start) in the text:
+    the window's 24 characters of context stop where reading stopped, not where the fact does (…碳中和目标任)."""
+    if end >= window[1] - 1:
+        stops = [at for at in (text.find(c, end - 1, clause[1]) for c in SENTENCE_STOPS + "\n") if at >= 0]
+        end = max(end, min(stops) + (text[min(stops)] != "\n") if stops else clause[1])
+    if start <= window[0]:
+        before = max(text.rfind(c, clause[0], start) for c in SENTENCE_STOPS + "\n")
+        start = min(start, before + 1 if before >= 0 else clause[0])
+        while start < end and text[start].isspace():
+            start += 1
+    return start, end
+
+
 def whole_words(text: str, start: int, end: int, lo: int, hi: int,
                 bounds: Callable[[str], list[int]]) -> tuple[int, int]:
     """A reader's span [start, end) of text[lo:hi] widened to whole words (`bounds`: a tokenizer's word offsets of

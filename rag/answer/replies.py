@@ -8,7 +8,7 @@ from dataclasses import replace
 from . import messages
 from .features import Candidate
 from .intent import Intent
-from .quotes import Quoter, whole_words
+from .quotes import Quoter, beyond_the_window, whole_words
 from .records import Answer, Citation, Decision
 from .sources import Sources
 
@@ -49,8 +49,11 @@ class Replies:
         short = None
         reading = best.reading
         if reading is not None and reading.end > reading.start:
-            lo, hi = whole_words(self.sources.text(best.clause.doc_id), reading.start, reading.end,
-                                 reading.window.start, reading.window.end, self.sources.index.tokenizer.bounds)
+            text = self.sources.text(best.clause.doc_id)
+            lo, hi = whole_words(text, reading.start, reading.end, reading.window.start, reading.window.end,
+                                 self.sources.index.tokenizer.bounds)
+            lo, hi = beyond_the_window(text, lo, hi, (reading.window.start, reading.window.end),
+                                       (best.clause.start, best.clause.end))
             if hi > lo:
                 start, end = min(start, lo), max(end, hi)  # the quote holds the fact it leads with
                 short = self.sources.citation(1, best.clause, lo, hi)

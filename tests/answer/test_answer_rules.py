@@ -12,7 +12,7 @@ from rag.answer import HEDGE, Answer, Answerer, Conversation, Decision, analyse,
 from rag.answer.contact import giving_a_number, listed_contact
 from rag.answer.features import Candidate, TermStatistics
 from rag.answer.issue_date import dated_spans, issue_answer, names_document
-from rag.answer.quotes import Quoter, trim
+from rag.answer.quotes import Quoter, beyond_the_window, trim
 from rag.answer.refusal import Refusals
 from rag.answer.replies import Replies
 from rag.answer.sources import Sources
@@ -257,6 +257,18 @@ def test_who_issued_a_document_is_answered_by_the_sentence_that_issues_it(answer
     assert assigning_work(options, 0.3, sources, issued) == options
     assert assigning_work(options, 0.3, sources, leads) == []  # issuing a plan is not leading its work
     assert assigning_work(options, 0.9, sources, issued) == []  # and never below the line
+
+
+def test_a_span_cut_by_its_reading_window_is_completed_to_its_sentence(corpus_index, sources):
+    text = sources.text(RUIJIN)
+    start = text.index("《方案》明确")
+    cut = text.index("目标任务") + 3  # a window ending 24 characters past its sentence stopped inside 目标任务
+    clause = next(c for c in corpus_index.clauses if c.doc_id == RUIJIN and c.start <= start < c.end)
+    lo, hi = beyond_the_window(text, start, cut, (start - 60, cut), (clause.start, clause.end))
+    assert lo == start and text[lo:hi].endswith("“十大行动”。") and "目标任务" in text[lo:hi]
+    assert beyond_the_window(text, start, cut, (start - 60, cut + 5), (clause.start, clause.end)) == (start, cut)
+    inside = text.index("为确保如期完成")  # cut at the window's start: back to where the sentence starts
+    assert beyond_the_window(text, inside, cut, (inside, cut + 5), (clause.start, clause.end)) == (start, cut)
 
 
 def test_the_issue_date_is_the_date_under_the_title_not_one_the_document_cites(answerer, corpus_index, sources):
