@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..ingest import line_start
+from ..ingest import SENTENCE, line_start
 from .features import Candidate, TermStatistics
 from .intent import Intent
 from .sources import Sources
@@ -77,21 +77,17 @@ class Quoter:
         return with_siblings(text, best, options, start, end, floor)
 
 
-SENTENCE_STOPS = "。！？；;!?"
-
-
 def beyond_the_window(text: str, start: int, end: int, window: tuple[int, int], clause: tuple[int, int]
                       ) -> tuple[int, int]:
     """A span that runs to an edge of its reading window completed to its sentence's end (or start) in the text:
     the window's 24 characters of context stop where reading stopped, not where the fact does (…碳中和目标任)."""
-    if end >= window[1] - 1:
-        stops = [at for at in (text.find(c, end - 1, clause[1]) for c in SENTENCE_STOPS + "\n") if at >= 0]
-        end = max(end, min(stops) + (text[min(stops)] != "\n") if stops else clause[1])
-    if start <= window[0]:
-        before = max(text.rfind(c, clause[0], start) for c in SENTENCE_STOPS + "\n")
-        start = min(start, before + 1 if before >= 0 else clause[0])
-        while start < end and text[start].isspace():
-            start += 1
+    for sentence in SENTENCE.finditer(text, *clause):
+        if end >= window[1] - 1 and sentence.start() < end <= sentence.end():
+            end = sentence.end()
+        if start <= window[0] and sentence.start() <= start < sentence.end():
+            start = sentence.start()
+            while start < end and text[start].isspace():
+                start += 1
     return start, end
 
 

@@ -52,10 +52,9 @@ def responsibility_answer(intent: Intent, options: list[Candidate], decision: De
 ISSUING_OR_DUTY = re.compile(f"{DUTY_WORDS.pattern}|{ISSUE_VERBS}")
 
 
-def assigning_work(options: list[Candidate], floor: float, sources: Sources, intent: Intent | None = None
-                   ) -> list[Candidate]:
+def assigning_work(options: list[Candidate], floor: float, sources: Sources, intent: Intent) -> list[Candidate]:
     """The candidates above `floor` whose sentence itself assigns the work (…负责/牵头/统筹…), or, for a
     question about who issued something (…印发的), issues it."""
-    words = ISSUING_OR_DUTY if intent is not None and ISSUE_WORDS.search(intent.normalized) else DUTY_WORDS
+    words = ISSUING_OR_DUTY if ISSUE_WORDS.search(intent.normalized) else DUTY_WORDS
     return [c for c in options if c.probability >= floor
             and words.search(sources.text(c.clause.doc_id)[c.start:c.end])]
